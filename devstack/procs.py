@@ -1,0 +1,113 @@
+"""Start, watch and stop long-running local processes (one pid file and one log each)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("STORE_VAR_DIR", ROOT / "var"))
+RUN = VAR / "run"
+LOGS = VAR / "logs"
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Proc:
+    """A process of the stack: how to run it and how to tell that it is ready."""
+
+    name: str
+    argv: Sequence[str]
+    ready: Callable[[], bool]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path = ROOT
+    timeout: float = 60.0
+
+    @property
+    def pidfile(self) -> Path:
+        return RUN / f"{self.name}.pid"
+
+    @property
+    def logfile(self) -> Path:
+        return LOGS / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        return pid
+
+    def start(self) -> float:
+        """Start detached unless already running; wait until ready. Returns seconds taken."""
+        RUN.mkdir(parents=True, exist_ok=True)
+        LOGS.mkdir(parents=True, exist_ok=True)
+        began = time.monotonic()
+        if self.pid() is None:
+            with self.logfile.open("ab") as log:
+                child = subprocess.Popen(
+                    list(self.argv),
+                    cwd=self.cwd,
+                    env={**os.environ, **self.env},
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.pidfile.write_text(str(child.pid))
+        deadline = began + self.timeout
+        while not self.ready():
+            if self.pid() is None:
+                raise RuntimeError(f"{self.name} exited; last log lines:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} not ready in {self.timeout:.0f}s:\n{self.tail()}")
+            time.sleep(0.2)
+        return time.monotonic() - began
+
+    def stop(self, grace: float = 20.0) -> bool:
+        """SIGTERM the process group, then SIGKILL after `grace` seconds."""
+        pid = self.pid()
+        self.pidfile.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return True
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return True
+                time.sleep(0.1)
+        return True
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"

@@ -1,0 +1,1 @@
+"""store-kit: the one shared library of the Product Store services."""

@@ -1,0 +1,165 @@
+"""Access-token verification against the users service's JWKS, and role dependencies.
+
+Keys are cached by `kid`; an unknown `kid` triggers one refetch (rate-limited), so a key
+rotation needs no restart. The accepted algorithm comes from the key itself, never from
+the token header: `alg: none` and HS256-with-the-public-key tokens are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
+
+Role = Literal["user", "admin", "service"]
+ALGORITHM_BY_KTY = {"OKP": "EdDSA", "RSA": "RS256", "EC": "ES256"}
+
+
+class Principal(BaseModel):
+    """Who is calling: the token's subject and role."""
+
+    id: str
+    username: str
+    role: Role
+
+
+class JWKSVerifier:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        refetch_interval: float = 5.0,
+        leeway: float = 0.0,
+    ) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.refetch_interval = refetch_interval
+        self.leeway = leeway
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def _load_jwks(self) -> dict[str, Any]:
+        url = urlparse(self.jwks_url)
+        if url.scheme == "file":
+            data: dict[str, Any] = json.loads(await asyncio.to_thread(Path(url.path).read_text))
+            return data
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(self.jwks_url)
+            response.raise_for_status()
+            fetched: dict[str, Any] = response.json()
+            return fetched
+
+    async def refresh(self) -> None:
+        try:
+            jwks = await self._load_jwks()
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            raise ServiceUnavailable("Signing keys are unavailable") from exc
+        keys = {}
+        for entry in jwks.get("keys", []):
+            if "kid" in entry and entry.get("kty") in ALGORITHM_BY_KTY:
+                keys[entry["kid"]] = jwt.PyJWK(entry, ALGORITHM_BY_KTY[entry["kty"]])
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def key_for(self, kid: str) -> jwt.PyJWK:
+        if kid not in self._keys:
+            async with self._lock:
+                stale = time.monotonic() - self._fetched_at >= self.refetch_interval
+                if kid not in self._keys and stale:
+                    await self.refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("Token signed with an unknown key")
+        return key
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Malformed token") from exc
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise Unauthorized("Token has no key id")
+        key = await self.key_for(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[key.algorithm_name],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("Token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Invalid token") from exc
+        if claims.get("role") not in ("user", "admin", "service"):
+            raise Unauthorized("Invalid token role")
+        return Principal(
+            id=str(claims["sub"]), username=str(claims.get("name", "")), role=claims["role"]
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /user-api/login")
+
+
+async def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    if credentials is None:
+        return None
+    verifier: JWKSVerifier = request.app.state.verifier
+    principal = await verifier.verify(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+async def _signed_in(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise Unauthorized("Sign in first: no bearer token")
+    if principal.role == "service":
+        # Service identities are for internal endpoints only.
+        raise Forbidden("Service tokens are accepted only on internal endpoints")
+    return principal
+
+
+def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets through only the given roles."""
+
+    async def check(
+        principal: Annotated[Principal | None, Depends(optional_principal)],
+    ) -> Principal:
+        if principal is None:
+            raise Unauthorized("Sign in first: no bearer token")
+        if principal.role not in roles:
+            raise Forbidden(f"This needs role {' or '.join(roles)}")
+        return principal
+
+    return check
+
+
+MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
+CurrentUser = Annotated[Principal, Depends(_signed_in)]
+AdminUser = Annotated[Principal, Depends(require_role("admin"))]
+ServiceCaller = Annotated[Principal, Depends(require_role("service"))]

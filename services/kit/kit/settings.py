@@ -1,0 +1,49 @@
+"""Settings base: every service subclasses it with its own env prefix (CATALOG_, USERS_, ...)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclasses set `model_config = service_config("CATALOG_")`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    # Cassandra: SimpleStrategy locally, NetworkTopologyStrategy in a cluster.
+    cassandra_hosts: list[str] = ["127.0.0.1"]
+    cassandra_port: int = 9042
+    cassandra_keyspace: str = "store"
+    cassandra_replication: str = Field(
+        default="SimpleStrategy:1",
+        description="'SimpleStrategy:<rf>' or 'NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>]'",
+    )
+    cassandra_local_dc: str | None = None
+    cassandra_username: str | None = None
+    cassandra_password: str | None = None
+    cassandra_request_timeout: float = 10.0
+    migrate_on_start: bool = True
+
+    # Access tokens are verified against the users service's JWKS.
+    jwks_url: str = "http://127.0.0.1:8003/.well-known/jwks.json"
+    jwt_issuer: str = "product-store"
+    jwt_audience: str = "product-store"
+
+    # Tracing is off unless an OTLP endpoint is set (standard OTel variable, no prefix).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
+    )
+
+    # Readiness of the four services, for the gateway's aggregated /health.
+    health_peers: dict[str, str] = {}
+
+
+def service_config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", env_nested_delimiter="__")

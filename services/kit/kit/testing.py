@@ -1,0 +1,85 @@
+"""Test helpers shared by every service's tests: a real Cassandra node, test tokens, app clients.
+
+Used as a pytest plugin from the root conftest.py. Nothing here fakes a component: the
+Cassandra node is real (started through devstack when not already up), tokens are signed
+with a real Ed25519 key published as a JWKS file that the real verifier reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from asgi_lifespan import LifespanManager
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+
+from kit.auth import Role
+
+
+class TokenMinter:
+    """Signs access tokens like the users service does, with a key published as a JWKS file."""
+
+    def __init__(self, directory: Path, issuer: str = "product-store") -> None:
+        self.issuer = issuer
+        self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        self.key = Ed25519PrivateKey.generate()
+        jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key()))
+        self.jwks_path = directory / "jwks.json"
+        self.jwks_path.write_text(json.dumps({"keys": [{**jwk, "kid": self.kid, "use": "sig"}]}))
+
+    @property
+    def jwks_url(self) -> str:
+        return f"file://{self.jwks_path}"
+
+    def token(
+        self, role: Role = "user", *, sub: str | None = None, ttl: int = 900, **claims: Any
+    ) -> str:
+        now = int(time.time())
+        payload = {
+            "sub": sub or str(uuid.uuid4()),
+            "name": claims.pop("name", f"{role}-tester"),
+            "role": role,
+            "iss": self.issuer,
+            "aud": "product-store",
+            "iat": now,
+            "exp": now + ttl,
+            **claims,
+        }
+        return jwt.encode(payload, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, role: Role = "user", **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, **kw)}"}
+
+
+def ensure_cassandra() -> None:
+    """Start the devstack's Cassandra node unless one already answers on the CQL port."""
+    from devstack import cassandra  # the repository root is on sys.path under pytest
+
+    if not cassandra.is_up():
+        cassandra.start(wait=True)
+
+
+def test_keyspace(service: str) -> str:
+    """A keyspace of its own per test session, so reruns and parallel runs never collide."""
+    return f"test_{service}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's real lifespan (Cassandra connect, migrations) and talk to it in-process."""
+    async with LifespanManager(app, startup_timeout=180, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+AppFactory = Callable[..., FastAPI]
