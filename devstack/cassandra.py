@@ -457,6 +457,13 @@ rules:
     name: cassandra_clientrequest_$2
     type: GAUGE
     labels: {{operation: "$1"}}
+  # node-wide aggregate over all tables; own prefix so it does not clash with the labelled family
+  - pattern: '{m}<type=Table, name=(\\w+)><>Count'
+    name: cassandra_alltables_$1_count
+    type: GAUGE
+  - pattern: '{m}<type=Table, name=(\\w+)><>Value'
+    name: cassandra_alltables_$1
+    type: GAUGE
   # node-wide gauges/counters (Storage, Compaction, Client, CQL)
   - pattern: '{m}<type=(\\w+), name=(\\w+)><>(Value|Count)'
     name: cassandra_$1_$2
