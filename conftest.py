@@ -6,12 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kit.testing import TokenMinter, ensure_cassandra
+from kit.testing import TokenMinter
+
+from devstack import cassandra
 
 
 @pytest.fixture(scope="session")
-def cassandra_node() -> None:
-    ensure_cassandra()
+def cassandra_node() -> Iterator[None]:
+    """The real node on the CQL port: reused when up, else started and stopped afterwards."""
+    started = not cassandra.is_up()
+    if started:
+        cassandra.start(wait=True)
+    yield
+    if started:
+        cassandra.stop()
 
 
 @pytest.fixture(scope="session")

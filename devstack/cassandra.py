@@ -221,8 +221,10 @@ def fetch() -> Path:
     (build / "pom.xml").write_text(_POM)
     staging = cache_dir() / f".lib-{CASSANDRA_VERSION}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    _log(f"resolving cassandra-all {CASSANDRA_VERSION} + jmx_prometheus_javaagent "
-         f"{JMX_EXPORTER_VERSION} from Maven Central (first run downloads ~100 MB) ...")
+    _log(
+        f"resolving cassandra-all {CASSANDRA_VERSION} + jmx_prometheus_javaagent "
+        f"{JMX_EXPORTER_VERSION} from Maven Central (first run downloads ~100 MB) ..."
+    )
     t0 = time.monotonic()
     cmd = [
         mvn, "-q", "-B", "-f", str(build / "pom.xml"),
@@ -528,7 +530,9 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return buf
 
 
-def cql_options(host: str = HOST, port: int | None = None, timeout: float = 2.0) -> dict[str, list[str]]:
+def cql_options(
+    host: str = HOST, port: int | None = None, timeout: float = 2.0
+) -> dict[str, list[str]]:
     """Send a native-protocol v4 OPTIONS frame and return the SUPPORTED multimap.
 
     This is a real CQL round trip (the node's native transport answers it), not just a TCP

@@ -78,13 +78,18 @@ def build(force: bool = False) -> Path:
         f"require {MODULE} {MODULE_VERSION}\n\n{replaces}"
     )
     began = time.monotonic()
-    print(f"jaeger-build: building Jaeger {PRODUCT_VERSION} ({MODULE}@{MODULE_VERSION})", flush=True)
+    print(
+        f"jaeger-build: building Jaeger {PRODUCT_VERSION} ({MODULE}@{MODULE_VERSION})", flush=True
+    )
     _run([go, "get", f"{MODULE}/cmd/jaeger@{MODULE_VERSION}"], work)
     version_pkg = f"{MODULE}/internal/version"
     ldflags = f"-s -w -X {version_pkg}.latestVersion={PRODUCT_VERSION}"
     partial = target.with_name(target.name + ".partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    _run([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial), f"{MODULE}/cmd/jaeger"], work)
+    _run(
+        [go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial), f"{MODULE}/cmd/jaeger"],
+        work,
+    )
     partial.replace(target)  # atomic: an interrupted build never leaves a "present" binary
     print(f"jaeger-build: done in {time.monotonic() - began:.0f}s -> {target}", flush=True)
     return target

@@ -92,10 +92,14 @@ class Config:
             gateway_rate=_env(env, "STORE_GATEWAY_RATE", d.gateway_rate),
             gateway_burst=int(_env(env, "STORE_GATEWAY_BURST", str(d.gateway_burst))),
             gateway_auth_rate=_env(env, "STORE_GATEWAY_AUTH_RATE", d.gateway_auth_rate),
-            gateway_auth_burst=int(_env(env, "STORE_GATEWAY_AUTH_BURST", str(d.gateway_auth_burst))),
+            gateway_auth_burst=int(
+                _env(env, "STORE_GATEWAY_AUTH_BURST", str(d.gateway_auth_burst))
+            ),
             trusted_proxy=_env(env, "STORE_GATEWAY_TRUSTED_PROXY", d.trusted_proxy),
             docs_root=Path(_env(env, "STORE_DOCS_ROOT", str(d.docs_root))),
-            nginx_exporter_port=int(_env(env, "STORE_NGINX_EXPORTER_PORT", str(d.nginx_exporter_port))),
+            nginx_exporter_port=int(
+                _env(env, "STORE_NGINX_EXPORTER_PORT", str(d.nginx_exporter_port))
+            ),
             prometheus_port=int(_env(env, "STORE_PROMETHEUS_PORT", str(d.prometheus_port))),
             alertmanager_port=int(_env(env, "STORE_ALERTMANAGER_PORT", str(d.alertmanager_port))),
             scrape_interval=_env(env, "STORE_SCRAPE_INTERVAL", d.scrape_interval),
@@ -105,9 +109,15 @@ class Config:
             telegram_token_file=Path(token) if token else None,
             telegram_chat_id=_env(env, "TELEGRAM_CHAT_ID", d.telegram_chat_id),
             jaeger_ui_port=int(_env(env, "STORE_JAEGER_UI_PORT", str(d.jaeger_ui_port))),
-            jaeger_otlp_grpc_port=int(_env(env, "STORE_JAEGER_OTLP_GRPC_PORT", str(d.jaeger_otlp_grpc_port))),
-            jaeger_otlp_http_port=int(_env(env, "STORE_JAEGER_OTLP_HTTP_PORT", str(d.jaeger_otlp_http_port))),
-            jaeger_metrics_port=int(_env(env, "STORE_JAEGER_METRICS_PORT", str(d.jaeger_metrics_port))),
+            jaeger_otlp_grpc_port=int(
+                _env(env, "STORE_JAEGER_OTLP_GRPC_PORT", str(d.jaeger_otlp_grpc_port))
+            ),
+            jaeger_otlp_http_port=int(
+                _env(env, "STORE_JAEGER_OTLP_HTTP_PORT", str(d.jaeger_otlp_http_port))
+            ),
+            jaeger_metrics_port=int(
+                _env(env, "STORE_JAEGER_METRICS_PORT", str(d.jaeger_metrics_port))
+            ),
         )
 
 
@@ -134,7 +144,9 @@ def render(template: Path, dest: Path, values: Mapping[str, object]) -> Path:
 
 def _which(*names: str) -> str:
     for name in names:
-        if found := shutil.which(name) or (Path("/usr/sbin", name).exists() and f"/usr/sbin/{name}"):
+        if found := shutil.which(name) or (
+            Path("/usr/sbin", name).exists() and f"/usr/sbin/{name}"
+        ):
             return str(found)
     raise FileNotFoundError(f"none of {names} on PATH (Debian packages must be installed)")
 
@@ -184,7 +196,18 @@ def gateway_argv(var: Path, conf: Path, *extra: str) -> list[str]:
     # chart already passes it with -g, and nginx rejects the directive twice. As root,
     # workers would otherwise run as `nobody`, who may not traverse a checkout under /root.
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    return [_which("nginx"), "-p", str(var), "-c", str(conf), "-e", "stderr", "-g", directives, *extra]
+    return [
+        _which("nginx"),
+        "-p",
+        str(var),
+        "-c",
+        str(conf),
+        "-e",
+        "stderr",
+        "-g",
+        directives,
+        *extra,
+    ]
 
 
 def gateway(cfg: Config | None = None, name: str = "gateway") -> Proc:
@@ -192,7 +215,9 @@ def gateway(cfg: Config | None = None, name: str = "gateway") -> Proc:
     var = _fresh_dir(VAR / name)
     _fresh_dir(var / "tmp")
     swagger_assets(var / "swagger")
-    conf = render(HERE / "gateway" / "nginx.conf.template", var / "nginx.conf", gateway_values(cfg, var))
+    conf = render(
+        HERE / "gateway" / "nginx.conf.template", var / "nginx.conf", gateway_values(cfg, var)
+    )
     return Proc(name, gateway_argv(var, conf), lambda: port_open(cfg.gateway_port))
 
 
@@ -228,7 +253,9 @@ def prometheus(
     rules = var / "rules"
     shutil.rmtree(rules, ignore_errors=True)
     rules.mkdir()
-    for rule_file in rule_files or [HERE / "prometheus" / f for f in ("recording_rules.yml", "alert_rules.yml")]:
+    for rule_file in rule_files or [
+        HERE / "prometheus" / f for f in ("recording_rules.yml", "alert_rules.yml")
+    ]:
         shutil.copyfile(rule_file, rules / rule_file.name)
     values = {
         "SCRAPE_INTERVAL": cfg.scrape_interval,
@@ -246,7 +273,7 @@ def prometheus(
         _which("prometheus"),
         f"--config.file={conf}",
         f"--storage.tsdb.path={var / 'data'}",
-        f"--storage.tsdb.retention.time=7d",
+        "--storage.tsdb.retention.time=7d",
         f"--web.listen-address=127.0.0.1:{cfg.prometheus_port}",
         "--web.enable-lifecycle",  # POST /-/reload after editing rules
     ]
@@ -280,7 +307,9 @@ def render_alertmanager(cfg: Config, var: Path, binary: str) -> Path:
         "GROUP_INTERVAL": cfg.group_interval,
         "REPEAT_INTERVAL": cfg.repeat_interval,
     }
-    conf = render(HERE / "alertmanager" / "alertmanager.yml.template", var / "alertmanager.yml", values)
+    conf = render(
+        HERE / "alertmanager" / "alertmanager.yml.template", var / "alertmanager.yml", values
+    )
     if _alertmanager_version(binary) < (0, 26):  # bot_token_file arrived in 0.26
         token = token_file.read_text().strip()
         text = conf.read_text().replace(f"bot_token_file: {token_file}", f"bot_token: '{token}'")

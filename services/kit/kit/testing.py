@@ -60,14 +60,6 @@ class TokenMinter:
         return {"Authorization": f"Bearer {self.token(role, **kw)}"}
 
 
-def ensure_cassandra() -> None:
-    """Start the devstack's Cassandra node unless one already answers on the CQL port."""
-    from devstack import cassandra  # the repository root is on sys.path under pytest
-
-    if not cassandra.is_up():
-        cassandra.start(wait=True)
-
-
 def test_keyspace(service: str) -> str:
     """A keyspace of its own per test session, so reruns and parallel runs never collide."""
     return f"test_{service}_{os.getpid()}_{uuid.uuid4().hex[:6]}"

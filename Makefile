@@ -1,0 +1,25 @@
+# Thin entry points; the logic lives in devstack/ and the services.
+.PHONY: up down status test test-unit lint format bench
+
+up:            ## install what is missing, start the local stack, seed, print URLs
+	@bash devstack/bootstrap.sh
+	@uv run python -m devstack up
+
+down:          ## stop everything `make up` started
+	@uv run python -m devstack down
+
+status:
+	@uv run python -m devstack status
+
+test:          ## install what is missing, then every test (starts the real components it needs)
+	@bash devstack/bootstrap.sh
+	@uv run pytest -p no:cacheprovider
+
+lint:
+	@uv run ruff check .
+	@uv run ruff format --check .
+	@uv run mypy services devstack
+
+format:
+	@uv run ruff check --fix .
+	@uv run ruff format .

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything the store needs on a fresh Debian machine; quick when already done.
+# Debian packages (nginx, Prometheus, Alertmanager, exporters, JDK 17, Maven), uv, the
+# Python workspace, and Cassandra's jars from Maven Central (cached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '[setup] %s\n' "$*"; }
+
+packages=(nginx prometheus prometheus-alertmanager prometheus-nginx-exporter wrk
+          openjdk-17-jre-headless maven curl ca-certificates)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  step "installing Debian packages: ${missing[*]}"
+  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+step "Debian packages present"
+
+if ! command -v uv >/dev/null 2>&1; then
+  step "installing uv from PyPI"
+  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+step "syncing the Python workspace (uv sync --frozen)"
+uv sync --frozen --quiet
+
+step "resolving Cassandra jars (cached under ${PRODUCT_STORE_CACHE:-~/.cache/product-store})"
+python3 devstack/cassandra.py fetch
+step "done"
