@@ -20,6 +20,7 @@ Stdlib only, so it runs before any virtualenv exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -99,11 +100,16 @@ JVM17_SERVER_OPTIONS: tuple[str, ...] = (
     "-Dio.netty.allocator.maxOrder=11",
 )  # fmt: skip
 
+# Upstream flags we deliberately drop for dev: pre-faulting the whole heap (plus Cassandra's
+# mlockall as root) costs ~4 s per start on a 1 GiB heap here and pins RAM a dev box may not use.
+DEV_DROPPED_FLAGS = frozenset({"-XX:+AlwaysPreTouch"})
+
 # Dev-only system properties: a lone seed node has nobody to wait for, so skip the waits that
 # exist for multi-node rings; unsafesystem skips fsync of system-table flushes (ccm/dtest trick).
 DEV_SPEED_PROPERTIES: tuple[str, ...] = (
     "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-    "-Dcassandra.ring_delay_ms=1000",
+    "-Dcassandra.ring_delay_ms=100",  # default 30 s; a fresh node sleeps it once to pick tokens
+    "-Dcassandra.shutdown_announce_in_ms=0",  # default 2 s sleep on stop telling peers (none)
     "-Dcassandra.unsafesystem=true",
     "-Dcassandra.superuser_setup_delay_ms=0",
 )
@@ -207,11 +213,12 @@ def _lib_complete(lib: Path) -> bool:
     return (lib / ".complete").is_file() and all((lib / j).is_file() for j in _REQUIRED_JARS)
 
 
-def fetch() -> Path:
+def fetch(quiet: bool = False) -> Path:
     """Resolve cassandra-all + runtime deps + the JMX exporter agent into the cache (idempotent)."""
     lib = lib_dir()
     if _lib_complete(lib):
-        _log(f"jars already cached in {lib}")
+        if not quiet:
+            _log(f"jars already cached in {lib}")
         return lib
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -227,7 +234,7 @@ def fetch() -> Path:
     )
     t0 = time.monotonic()
     cmd = [
-        mvn, "-q", "-B", "-f", str(build / "pom.xml"),
+        mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(build / "pom.xml"),
         f"-Dmaven.repo.local={cache_dir() / 'm2'}",
         "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
         f"-DoutputDirectory={staging}",
@@ -237,8 +244,10 @@ def fetch() -> Path:
     env = dict(os.environ)
     if (jh := _pick_java_home(quiet=True)) is not None:
         env["JAVA_HOME"] = str(jh)  # Maven itself must not run on an odd JDK either
-    proc = subprocess.run(cmd, env=env, check=False)
+    # -q output is only errors (plus stray ANSI resets), so show it only when Maven fails
+    proc = subprocess.run(cmd, env=env, check=False, capture_output=True, text=True)
     if proc.returncode != 0:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
         raise CassandraError(f"maven dependency resolution failed (exit {proc.returncode})")
     missing = [j for j in _REQUIRED_JARS if not (staging / j).is_file()]
     if missing:
@@ -489,7 +498,7 @@ def java_command(java: Path, lib: Path) -> list[str]:
     conf, logs = d / "conf", d / "logs"
     return [
         str(java),
-        *JVM_SERVER_OPTIONS,
+        *(f for f in JVM_SERVER_OPTIONS if f not in DEV_DROPPED_FLAGS),
         *JVM17_SERVER_OPTIONS,
         f"-Xms{heap()}",
         f"-Xmx{heap()}",
@@ -511,7 +520,7 @@ def java_command(java: Path, lib: Path) -> list[str]:
         f"-javaagent:{lib / f'jmx_prometheus_javaagent-{JMX_EXPORTER_VERSION}.jar'}"
         f"={HOST}:{metrics_port()}:{conf / 'jmx-exporter.yaml'}",
         "-cp",
-        f"{conf}:{lib}/*",
+        f"{lib}/*",
         "org.apache.cassandra.service.CassandraDaemon",
     ]
 
@@ -576,15 +585,16 @@ def is_up(port: int | None = None) -> bool:
 
 # --- process helpers -------------------------------------------------------------------------
 def _alive(pid: int) -> bool:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reap if it is our own child, else zombies look alive
-    except ChildProcessError:
-        pass
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = len(os.listdir(f"/proc/{pid}/task"))
     except OSError:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    # A zombie leader whose other threads still run is a JVM mid-exit (it still holds its ports
+    # while the kernel frees the mlock'd heap): only a lone zombie thread means it is gone.
+    return stat.rsplit(")", 1)[1].split()[0] != "Z" or threads > 1
 
 
 def _is_our_cassandra(pid: int) -> bool:
@@ -660,7 +670,13 @@ def start(wait: bool = True, fresh: bool = False) -> float:
         return _wait_for_cql(running[0], time.monotonic()) if wait else 0.0
     _pid_file().unlink(missing_ok=True)  # stale pid file from a crash or reboot
 
-    busy = [p for p in (port, storage_port(), jmx_port(), metrics_port()) if _port_busy(p)]
+    ports = (port, storage_port(), jmx_port(), metrics_port())
+    deadline = time.monotonic() + 10.0  # a node that just stopped may hold them a moment longer
+    if busy := [p for p in ports if _port_busy(p)]:
+        _log(f"port(s) {busy} busy; waiting up to 10s for them to free up")
+    while busy and time.monotonic() < deadline:
+        time.sleep(0.25)
+        busy = [p for p in ports if _port_busy(p)]
     if busy:
         raise CassandraError(f"port(s) {busy} on {HOST} already in use by another process")
     java = find_java()
@@ -672,6 +688,8 @@ def start(wait: bool = True, fresh: bool = False) -> float:
     cmd = java_command(java, lib)
     _log(f"starting Cassandra {CASSANDRA_VERSION} on {java} (heap {heap()}, data {d})")
     stdout = (_logs_dir() / "stdout.log").open("ab")
+    stdout.write(f"===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting =====\n".encode())
+    stdout.flush()
     t0 = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -763,11 +781,14 @@ def status() -> bool:
 
 def nodetool(args: Sequence[str]) -> int:
     """Run Cassandra's nodetool (from the cached jars) against the local JMX port."""
-    java, lib = find_java(), fetch()
-    cmd = [str(java), "-Xmx256m", *JVM17_SERVER_OPTIONS[7:], "-cp", f"{lib}/*",
-           "-Dcassandra.storagedir=" + str(data_dir()),
-           "-Dlogback.configurationFile=" + str(_conf_dir() / "logback.xml"),
-           "org.apache.cassandra.tools.NodeTool", "-h", HOST, "-p", str(jmx_port()), *args]  # fmt: skip
+    java, lib = find_java(), fetch(quiet=True)
+    jpms = [f for f in JVM17_SERVER_OPTIONS if not f.startswith("-XX:")]  # module opens, no GC
+    cmd = [
+        str(java), "-Xmx256m", *jpms, "-cp", f"{lib}/*",
+        f"-Dcassandra.storagedir={data_dir()}",
+        f"-Dlogback.configurationFile={_conf_dir() / 'logback.xml'}",
+        "org.apache.cassandra.tools.NodeTool", "-h", HOST, "-p", str(jmx_port()), *args,
+    ]  # fmt: skip
     return subprocess.run(cmd, check=False).returncode
 
 
