@@ -23,3 +23,6 @@ lint:
 format:
 	@uv run ruff check --fix .
 	@uv run ruff format .
+
+bench:         ## wrk figures for the running stack, side by side (run `make up` first)
+	@uv run python -m bench.endpoints
