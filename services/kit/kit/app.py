@@ -30,7 +30,8 @@ Resources = Callable[[FastAPI], AbstractAsyncContextManager[None]]
     stop=stop_after_delay(120),
     reraise=True,
 )
-async def _connect(db: CassandraDB) -> None:
+async def connect_with_retry(db: CassandraDB) -> None:
+    """Connect, retrying for up to two minutes (the database may still be starting)."""
     await db.connect_async()
 
 
@@ -56,7 +57,7 @@ def create_app(
         configure_logging(settings.log_level)
         if migrations is not None:
             db = CassandraDB(settings)
-            await _connect(db)
+            await connect_with_retry(db)
             if settings.migrate_on_start:
                 applied = await migrate(db, migrations)
                 log.info("migrations applied: %s", applied or "none pending")

@@ -1,14 +1,17 @@
 """Access-token verification against the users service's JWKS, and role dependencies.
 
 Keys are cached by `kid`; an unknown `kid` triggers one refetch (rate-limited), so a key
-rotation needs no restart. The accepted algorithm comes from the key itself, never from
-the token header: `alg: none` and HS256-with-the-public-key tokens are refused.
+rotation needs no restart; the cache is also refreshed after `max_age`, so a key removed
+from the JWKS stops verifying without a restart either. The accepted algorithm comes from
+the key itself, never from the token header: `alg: none` and HS256-with-the-public-key
+tokens are refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,6 +26,7 @@ from pydantic import BaseModel
 
 from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
 
+log = logging.getLogger("kit.auth")
 Role = Literal["user", "admin", "service"]
 ALGORITHM_BY_KTY = {"OKP": "EdDSA", "RSA": "RS256", "EC": "ES256"}
 
@@ -43,18 +47,26 @@ class JWKSVerifier:
         issuer: str,
         audience: str,
         refetch_interval: float = 5.0,
+        max_age: float = 300.0,
         leeway: float = 0.0,
+        loader: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
+        """`loader`, when given, replaces fetching `jwks_url`: the users service verifies
+        its own tokens against its in-memory key ring, tests fetch through an ASGI client."""
         self.jwks_url = jwks_url
+        self.loader = loader
         self.issuer = issuer
         self.audience = audience
         self.refetch_interval = refetch_interval
+        self.max_age = max_age
         self.leeway = leeway
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def _load_jwks(self) -> dict[str, Any]:
+        if self.loader is not None:
+            return await self.loader()
         url = urlparse(self.jwks_url)
         if url.scheme == "file":
             data: dict[str, Any] = json.loads(await asyncio.to_thread(Path(url.path).read_text))
@@ -78,15 +90,26 @@ class JWKSVerifier:
         self._fetched_at = time.monotonic()
 
     async def key_for(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys:
+        if kid not in self._keys or self._age() >= self.max_age:
             async with self._lock:
-                stale = time.monotonic() - self._fetched_at >= self.refetch_interval
-                if kid not in self._keys and stale:
-                    await self.refresh()
+                age = self._age()
+                unknown = kid not in self._keys
+                if age >= self.max_age or (unknown and age >= self.refetch_interval):
+                    try:
+                        await self.refresh()
+                    except ServiceUnavailable:
+                        if unknown:
+                            raise
+                        # A known key keeps verifying while the JWKS is briefly unreachable.
+                        log.warning("JWKS refresh failed; using the cached keys a while longer")
+                        self._fetched_at = time.monotonic() - self.max_age + self.refetch_interval
         key = self._keys.get(kid)
         if key is None:
             raise Unauthorized("Token signed with an unknown key")
         return key
+
+    def _age(self) -> float:
+        return time.monotonic() - self._fetched_at
 
     async def verify(self, token: str) -> Principal:
         try:

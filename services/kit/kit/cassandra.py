@@ -14,19 +14,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
     ExecutionProfile,
     ResponseFuture,
+    ResultSet,
     Session,
 )
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-from cassandra.query import PreparedStatement, ResultSet, SimpleStatement, Statement, dict_factory
+from cassandra.protocol import ProtocolException
+from cassandra.query import PreparedStatement, SimpleStatement, Statement, dict_factory
 from prometheus_client import Histogram
 
+from kit.errors import BadRequest
 from kit.settings import ServiceSettings
 
 QUERY_SECONDS = Histogram(
@@ -54,7 +57,14 @@ def encode_paging_state(state: bytes | None) -> str | None:
 
 
 def decode_paging_state(cursor: str) -> bytes:
-    return base64.urlsafe_b64decode(cursor.encode())
+    """Strict: a cursor that is not one `encode_paging_state` made raises BadRequest."""
+    try:
+        state = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True)
+    except ValueError as exc:  # binascii.Error
+        raise BadRequest("Invalid cursor") from exc
+    if not state:
+        raise BadRequest("Invalid cursor")
+    return state
 
 
 def _bridge(response: ResponseFuture) -> asyncio.Future[ResultSet]:
@@ -194,9 +204,18 @@ class CassandraDB:
     async def page(
         self, cql: str, params: Sequence[Any] | None, *, size: int, cursor: str | None, name: str
     ) -> Page:
-        """One page of a query; the cursor is the driver's paging state, URL-safe encoded."""
+        """One page of a query; the cursor is the driver's paging state, URL-safe encoded.
+
+        A forged paging state is answered 400, but Cassandra treats it as a protocol error
+        and the driver drops that connection: prefer keyset cursors for untrusted callers.
+        """
         state = decode_paging_state(cursor) if cursor else None
-        result = await self.execute(cql, params, name=name, fetch_size=size, paging_state=state)
+        try:
+            result = await self.execute(cql, params, name=name, fetch_size=size, paging_state=state)
+        except (ProtocolException, InvalidRequest) as exc:
+            if state is None:
+                raise
+            raise BadRequest("Invalid cursor") from exc
         return Page(list(result.current_rows), result.paging_state)
 
     async def applied(

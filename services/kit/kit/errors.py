@@ -54,8 +54,9 @@ class ServiceUnavailable(AppError):
     status, title = 503, "Service unavailable"
 
 
-def problem(status: int, title: str, detail: Any, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+def problem(status: int, title: str, detail: Any, /, **extra: Any) -> JSONResponse:
+    # Extension members never override the standard ones (an error may carry e.g. `status`).
+    body = {**extra, "type": "about:blank", "title": title, "status": status, "detail": detail}
     if rid := request_id.get():
         body["request_id"] = rid
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

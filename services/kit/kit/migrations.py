@@ -82,6 +82,8 @@ async def migrate(db: CassandraDB, directory: Path) -> list[int]:
         )
     )
     await _agree(db)
+    # Migration files name their tables unqualified: they run inside the keyspace.
+    await asyncio.to_thread(db.use_keyspace)
     owner = f"{socket.gethostname()}/{uuid.uuid4()}"
     await _take_lease(db, owner)
     applied: list[int] = []

@@ -75,3 +75,29 @@ async def serve(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[ht
 
 
 AppFactory = Callable[..., FastAPI]
+
+
+class HostRouter(httpx.AsyncBaseTransport):
+    """Sends each request to the transport registered for its host: wires several apps
+    together in one process (`ServiceClient(..., transport=HostRouter({...}))`)."""
+
+    def __init__(self, routes: dict[str, httpx.AsyncBaseTransport]) -> None:
+        self.routes = routes
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self.routes.get(request.url.host)
+        if transport is None:
+            raise httpx.ConnectError(f"no route to {request.url.host}", request=request)
+        return await transport.handle_async_request(request)
+
+
+def service_token_transport(minter: TokenMinter) -> httpx.MockTransport:
+    """A stand-in for the users service's POST /oauth/token: service tokens from `minter`."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        form = dict(x.split("=", 1) for x in request.content.decode().split("&") if "=" in x)
+        client_id = form.get("client_id", "service")
+        token = minter.token("service", sub=f"service:{client_id}", name=client_id)
+        return httpx.Response(200, json={"access_token": token, "expires_in": 300})
+
+    return httpx.MockTransport(handler)
