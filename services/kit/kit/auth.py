@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import httpx
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
 from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
@@ -141,17 +141,22 @@ class JWKSVerifier:
         )
 
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from POST /user-api/login")
+# Swagger UI's Authorize button signs in through the gateway's users route.
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/user-api/login/form",
+    auto_error=False,
+    description="Access token from POST /user-api/login",
+)
 
 
 async def optional_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal | None:
-    if credentials is None:
+    if token is None:
         return None
     verifier: JWKSVerifier = request.app.state.verifier
-    principal = await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(token)
     request.state.principal = principal
     return principal
 
