@@ -12,6 +12,7 @@ from environment variables (see `Config.from_env`); tests override fields with
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,8 +20,9 @@ import string
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from devstack import jaeger as jaeger_build
 from devstack.procs import ROOT, VAR, Proc, http_ok, port_open
@@ -39,10 +41,6 @@ SWAGGER_ASSETS = (
     "oauth2-redirect.html",
     "oauth2-redirect.js",
 )
-
-
-def _env(env: Mapping[str, str], key: str, default: str) -> str:
-    return env.get(key) or default
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,9 @@ class Config:
     scrape_interval: str = "15s"
     evaluation_interval: str = "15s"
     cassandra_metrics: str = "127.0.0.1:7070"
-    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_url: str = ""  # "": Telegram's own API, but only once a bot is configured
     telegram_token_file: Path | None = None
-    telegram_chat_id: str = "0"
+    telegram_chat_id: str = ""
     group_wait: str = "30s"
     group_interval: str = "5m"
     repeat_interval: str = "4h"
@@ -77,48 +75,48 @@ class Config:
     jaeger_otlp_grpc_port: int = 4317
     jaeger_otlp_http_port: int = 4318
     jaeger_metrics_port: int = 8888
+    jaeger_spanmetrics_port: int = 8889
     jaeger_health_port: int = 13133
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
+        """Defaults overridden by the variables in ENV_NAMES (and STORE_<SVC>_UPSTREAM)."""
         d = cls()
-        token = env.get("TELEGRAM_BOT_TOKEN_FILE")
-        return cls(
-            gateway_port=int(_env(env, "STORE_GATEWAY_PORT", str(d.gateway_port))),
-            upstreams={
-                s: _env(env, f"STORE_{s.upper()}_UPSTREAM", d.upstreams[s]) for s in SERVICES
-            },
-            gateway_workers=_env(env, "STORE_GATEWAY_WORKERS", d.gateway_workers),
-            gateway_rate=_env(env, "STORE_GATEWAY_RATE", d.gateway_rate),
-            gateway_burst=int(_env(env, "STORE_GATEWAY_BURST", str(d.gateway_burst))),
-            gateway_auth_rate=_env(env, "STORE_GATEWAY_AUTH_RATE", d.gateway_auth_rate),
-            gateway_auth_burst=int(
-                _env(env, "STORE_GATEWAY_AUTH_BURST", str(d.gateway_auth_burst))
-            ),
-            trusted_proxy=_env(env, "STORE_GATEWAY_TRUSTED_PROXY", d.trusted_proxy),
-            docs_root=Path(_env(env, "STORE_DOCS_ROOT", str(d.docs_root))),
-            nginx_exporter_port=int(
-                _env(env, "STORE_NGINX_EXPORTER_PORT", str(d.nginx_exporter_port))
-            ),
-            prometheus_port=int(_env(env, "STORE_PROMETHEUS_PORT", str(d.prometheus_port))),
-            alertmanager_port=int(_env(env, "STORE_ALERTMANAGER_PORT", str(d.alertmanager_port))),
-            scrape_interval=_env(env, "STORE_SCRAPE_INTERVAL", d.scrape_interval),
-            evaluation_interval=_env(env, "STORE_EVALUATION_INTERVAL", d.evaluation_interval),
-            cassandra_metrics=_env(env, "STORE_CASSANDRA_METRICS", d.cassandra_metrics),
-            telegram_api_url=_env(env, "TELEGRAM_API_URL", d.telegram_api_url),
-            telegram_token_file=Path(token) if token else None,
-            telegram_chat_id=_env(env, "TELEGRAM_CHAT_ID", d.telegram_chat_id),
-            jaeger_ui_port=int(_env(env, "STORE_JAEGER_UI_PORT", str(d.jaeger_ui_port))),
-            jaeger_otlp_grpc_port=int(
-                _env(env, "STORE_JAEGER_OTLP_GRPC_PORT", str(d.jaeger_otlp_grpc_port))
-            ),
-            jaeger_otlp_http_port=int(
-                _env(env, "STORE_JAEGER_OTLP_HTTP_PORT", str(d.jaeger_otlp_http_port))
-            ),
-            jaeger_metrics_port=int(
-                _env(env, "STORE_JAEGER_METRICS_PORT", str(d.jaeger_metrics_port))
-            ),
-        )
+        overrides: dict[str, Any] = {}
+        for name, key in ENV_NAMES.items():
+            if value := env.get(key):
+                kind = Path if name.endswith(("_file", "_root")) else type(getattr(d, name))
+                overrides[name] = kind(value)
+        upstreams = {s: env.get(f"STORE_{s.upper()}_UPSTREAM") or d.upstreams[s] for s in SERVICES}
+        return replace(d, upstreams=upstreams, **overrides)
+
+
+ENV_NAMES = {
+    "gateway_port": "STORE_GATEWAY_PORT",
+    "gateway_workers": "STORE_GATEWAY_WORKERS",
+    "gateway_rate": "STORE_GATEWAY_RATE",
+    "gateway_burst": "STORE_GATEWAY_BURST",
+    "gateway_auth_rate": "STORE_GATEWAY_AUTH_RATE",
+    "gateway_auth_burst": "STORE_GATEWAY_AUTH_BURST",
+    "trusted_proxy": "STORE_GATEWAY_TRUSTED_PROXY",
+    "docs_root": "STORE_DOCS_ROOT",
+    "nginx_exporter_port": "STORE_NGINX_EXPORTER_PORT",
+    "prometheus_port": "STORE_PROMETHEUS_PORT",
+    "alertmanager_port": "STORE_ALERTMANAGER_PORT",
+    "scrape_interval": "STORE_SCRAPE_INTERVAL",
+    "evaluation_interval": "STORE_EVALUATION_INTERVAL",
+    "cassandra_metrics": "STORE_CASSANDRA_METRICS",
+    "telegram_api_url": "TELEGRAM_API_URL",
+    "telegram_token_file": "TELEGRAM_BOT_TOKEN_FILE",
+    "telegram_chat_id": "TELEGRAM_CHAT_ID",
+    "jaeger_ui_port": "STORE_JAEGER_UI_PORT",
+    "jaeger_query_grpc_port": "STORE_JAEGER_QUERY_GRPC_PORT",
+    "jaeger_otlp_grpc_port": "STORE_JAEGER_OTLP_GRPC_PORT",
+    "jaeger_otlp_http_port": "STORE_JAEGER_OTLP_HTTP_PORT",
+    "jaeger_metrics_port": "STORE_JAEGER_METRICS_PORT",
+    "jaeger_spanmetrics_port": "STORE_JAEGER_SPANMETRICS_PORT",
+    "jaeger_health_port": "STORE_JAEGER_HEALTH_PORT",
+}
 
 
 class _Template(string.Template):
@@ -151,7 +149,7 @@ def _which(*names: str) -> str:
     raise FileNotFoundError(f"none of {names} on PATH (Debian packages must be installed)")
 
 
-def _fresh_dir(path: Path) -> Path:
+def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -163,7 +161,7 @@ def swagger_assets(dest: Path) -> Path:
     """Swagger UI 5 from the swagger-ui-bundle-v2 wheel plus our page over the four specs:
     the gateway works offline and its CSP can stay `script-src 'self'`."""
     try:
-        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+        from swagger_ui_bundle import swagger_ui_path
     except ImportError as exc:  # pragma: no cover - a dependency problem, said plainly
         raise RuntimeError("install the PyPI package swagger-ui-bundle-v2") from exc
     dest.mkdir(parents=True, exist_ok=True)
@@ -191,29 +189,18 @@ def gateway_values(cfg: Config, var: Path) -> dict[str, object]:
     }
 
 
-def gateway_argv(var: Path, conf: Path, *extra: str) -> list[str]:
+def gateway_argv(var: Path, conf: Path) -> list[str]:
     # `daemon off` goes on the command line, not in the template: the nginx image of the
     # chart already passes it with -g, and nginx rejects the directive twice. As root,
     # workers would otherwise run as `nobody`, who may not traverse a checkout under /root.
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    return [
-        _which("nginx"),
-        "-p",
-        str(var),
-        "-c",
-        str(conf),
-        "-e",
-        "stderr",
-        "-g",
-        directives,
-        *extra,
-    ]
+    return [_which("nginx"), "-p", str(var), "-c", str(conf), "-e", "stderr", "-g", directives]
 
 
 def gateway(cfg: Config | None = None, name: str = "gateway") -> Proc:
     cfg = cfg or Config.from_env()
-    var = _fresh_dir(VAR / name)
-    _fresh_dir(var / "tmp")
+    var = _mkdir(VAR / name)
+    _mkdir(var / "tmp")
     swagger_assets(var / "swagger")
     conf = render(
         HERE / "gateway" / "nginx.conf.template", var / "nginx.conf", gateway_values(cfg, var)
@@ -223,8 +210,7 @@ def gateway(cfg: Config | None = None, name: str = "gateway") -> Proc:
 
 def check_gateway(proc: Proc) -> subprocess.CompletedProcess[str]:
     """`nginx -t` on the config a `gateway()` Proc was rendered with."""
-    argv = list(proc.argv)
-    return subprocess.run([*argv, "-t"], capture_output=True, text=True, check=False)
+    return subprocess.run([*proc.argv, "-t"], capture_output=True, text=True, check=False)
 
 
 def nginx_exporter(cfg: Config | None = None, name: str = "nginx-exporter") -> Proc:
@@ -249,7 +235,7 @@ def prometheus(
 ) -> Proc:
     """`rule_files` defaults to the shared recording and alert rules."""
     cfg = cfg or Config.from_env()
-    var = _fresh_dir(VAR / name)
+    var = _mkdir(VAR / name)
     rules = var / "rules"
     shutil.rmtree(rules, ignore_errors=True)
     rules.mkdir()
@@ -266,6 +252,7 @@ def prometheus(
         "NGINX_EXPORTER_ADDR": f"127.0.0.1:{cfg.nginx_exporter_port}",
         "CASSANDRA_METRICS_ADDR": cfg.cassandra_metrics,
         "JAEGER_METRICS_ADDR": f"127.0.0.1:{cfg.jaeger_metrics_port}",
+        "JAEGER_SPANMETRICS_ADDR": f"127.0.0.1:{cfg.jaeger_spanmetrics_port}",
         "PROMETHEUS_ADDR": f"127.0.0.1:{cfg.prometheus_port}",
     }
     conf = render(HERE / "prometheus" / "prometheus.yml.template", var / "prometheus.yml", values)
@@ -282,6 +269,9 @@ def prometheus(
 
 # ---------------------------------------------------------------- Alertmanager
 
+TELEGRAM_API = "https://api.telegram.org"
+UNCONFIGURED_API = "http://127.0.0.1:9"  # discard port: nothing listens, nothing leaves
+
 
 def _alertmanager_version(binary: str) -> tuple[int, int]:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
@@ -290,18 +280,20 @@ def _alertmanager_version(binary: str) -> tuple[int, int]:
 
 
 def render_alertmanager(cfg: Config, var: Path, binary: str) -> Path:
-    templates = _fresh_dir(var / "templates")
+    templates = _mkdir(var / "templates")
     shutil.copyfile(HERE / "alertmanager" / "telegram.tmpl", templates / "telegram.tmpl")
-    token_file = cfg.telegram_token_file
+    token_file, api_url = cfg.telegram_token_file, cfg.telegram_api_url or TELEGRAM_API
     if token_file is None:
-        # No bot configured: a syntactically valid dummy keeps the config loadable; sends
-        # fail (and are logged) until TELEGRAM_BOT_TOKEN_FILE and TELEGRAM_CHAT_ID are set.
+        # No bot configured: a dummy token keeps the config loadable, and notifications go
+        # to a closed loopback port (logged as failed) rather than to the internet.
         token_file = var / "telegram-token.unset"
         token_file.write_text("0:unset\n")
+        api_url = cfg.telegram_api_url or UNCONFIGURED_API
+    chat_id = cfg.telegram_chat_id or "-1"  # Alertmanager rejects a missing or zero chat_id
     values = {
-        "TELEGRAM_API_URL": cfg.telegram_api_url,
+        "TELEGRAM_API_URL": api_url,
         "TELEGRAM_BOT_TOKEN_FILE": token_file,
-        "TELEGRAM_CHAT_ID": cfg.telegram_chat_id,
+        "TELEGRAM_CHAT_ID": chat_id,
         "TEMPLATES_DIR": templates,
         "GROUP_WAIT": cfg.group_wait,
         "GROUP_INTERVAL": cfg.group_interval,
@@ -311,16 +303,20 @@ def render_alertmanager(cfg: Config, var: Path, binary: str) -> Path:
         HERE / "alertmanager" / "alertmanager.yml.template", var / "alertmanager.yml", values
     )
     if _alertmanager_version(binary) < (0, 26):  # bot_token_file arrived in 0.26
-        token = token_file.read_text().strip()
-        text = conf.read_text().replace(f"bot_token_file: {token_file}", f"bot_token: '{token}'")
-        conf.write_text(text)
+        line = f"bot_token_file: {token_file}"
+        text = conf.read_text()
+        if line not in text:
+            raise ValueError(f"{conf}: expected {line!r} to inline the token")
+        # A JSON string is a valid YAML scalar: quoting is safe whatever the token holds.
+        token = json.dumps(token_file.read_text().strip())
+        conf.write_text(text.replace(line, f"bot_token: {token}"))
     conf.chmod(0o600)
     return conf
 
 
 def alertmanager(cfg: Config | None = None, name: str = "alertmanager") -> Proc:
     cfg = cfg or Config.from_env()
-    var = _fresh_dir(VAR / name)
+    var = _mkdir(VAR / name)
     binary = _which("prometheus-alertmanager", "alertmanager")
     conf = render_alertmanager(cfg, var, binary)
     argv = [
@@ -339,13 +335,14 @@ def alertmanager(cfg: Config | None = None, name: str = "alertmanager") -> Proc:
 def jaeger(cfg: Config | None = None, name: str = "jaeger") -> Proc:
     """Jaeger v2 all-in-one with in-memory storage; builds the binary first if missing."""
     cfg = cfg or Config.from_env()
-    var = _fresh_dir(VAR / name)
+    var = _mkdir(VAR / name)
     values = {
         "JAEGER_UI_PORT": cfg.jaeger_ui_port,
         "JAEGER_QUERY_GRPC_PORT": cfg.jaeger_query_grpc_port,
         "JAEGER_OTLP_GRPC_PORT": cfg.jaeger_otlp_grpc_port,
         "JAEGER_OTLP_HTTP_PORT": cfg.jaeger_otlp_http_port,
         "JAEGER_METRICS_PORT": cfg.jaeger_metrics_port,
+        "JAEGER_SPANMETRICS_PORT": cfg.jaeger_spanmetrics_port,
         "JAEGER_HEALTH_PORT": cfg.jaeger_health_port,
     }
     conf = render(HERE / "jaeger" / "config.yaml", var / "config.yaml", values)

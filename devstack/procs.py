@@ -25,6 +25,15 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def _reaped(pid: int) -> bool:
+    """True when `pid` is our own child and has exited. Signal 0 succeeds on a zombie, so a
+    process started and stopped by the same Python process (test fixtures) must be reaped."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # not our child: its own parent or init reaps it
+        return False
+
+
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -58,7 +67,7 @@ class Proc:
             os.kill(pid, 0)
         except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
             return None
-        return pid
+        return None if _reaped(pid) else pid
 
     def start(self) -> float:
         """Start detached unless already running; wait until ready. Returns seconds taken."""
@@ -102,6 +111,8 @@ class Proc:
                 try:
                     os.kill(pid, 0)
                 except ProcessLookupError:
+                    return True
+                if _reaped(pid):
                     return True
                 time.sleep(0.1)
         return True

@@ -3,106 +3,14 @@ they receive), so the gateway's routing, limits and error bodies are tested on t
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from devstack import observability as obs
-from devstack.procs import Proc
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class StubService:
-    """Answers everything with a JSON echo; /health/aggregate with `aggregate_status`."""
-
-    name: str
-    seen: list[str] = field(default_factory=list)
-    aggregate_status: int = 200
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def address(self) -> str:
-        assert self.server is not None
-        return f"127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> StubService:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                stub.seen.append(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body_in = self.rfile.read(length).decode() if length else ""
-                status, body = 200, {
-                    "service": stub.name,
-                    "path": self.path,
-                    "method": self.command,
-                    "headers": dict(self.headers.items()),
-                    "body": body_in,
-                }
-                if self.path == "/health/aggregate":
-                    status = stub.aggregate_status
-                    body = {"status": "ok" if status == 200 else "degraded", "from": stub.name}
-                elif self.path == "/openapi.json":
-                    body = {"openapi": "3.1.0", "info": {"title": stub.name, "version": "1"}}
-                elif self.path == "/fail":
-                    status, body = 503, {"detail": f"{stub.name} says its database is down"}
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                # The gateway must not forward a second, upstream X-Request-ID.
-                self.send_header("X-Request-ID", "set-by-upstream")
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-
-@dataclass(frozen=True)
-class Gateway:
-    proc: Proc
-    cfg: obs.Config
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.gateway_port}"
-
-    @property
-    def access_log(self) -> Path:
-        return obs.VAR / self.proc.name / "access.log"
-
-
-@pytest.fixture(scope="session")
-def stubs() -> Iterator[dict[str, StubService]]:
-    services = {name: StubService(name).start() for name in obs.SERVICES}
-    yield services
-    for stub in services.values():
-        stub.stop()
+from tests.gateway.stubs import Gateway, StubService, free_port
 
 
 def _start(name: str, cfg: obs.Config) -> Gateway:
@@ -111,6 +19,14 @@ def _start(name: str, cfg: obs.Config) -> Gateway:
     assert checked.returncode == 0, checked.stderr
     proc.start()
     return Gateway(proc, cfg)
+
+
+@pytest.fixture(scope="session")
+def stubs() -> Iterator[dict[str, StubService]]:
+    services = {name: StubService(name).start() for name in obs.SERVICES}
+    yield services
+    for stub in services.values():
+        stub.stop()
 
 
 @pytest.fixture(scope="session")

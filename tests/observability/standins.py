@@ -1,0 +1,117 @@
+"""Stand-ins for what the observability tests talk to: the Telegram Bot API and a
+scrape target that can be brought up on demand."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from devstack import observability as obs
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if result := check():
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.25)
+
+
+@dataclass
+class TelegramStandIn:
+    """Records sendMessage calls the way the Bot API receives them and answers like it."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> TelegramStandIn:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                is_json = self.headers.get("Content-Type", "").startswith("application/json")
+                params = json.loads(raw) if is_json else dict(parse_qsl(raw))
+                standin.paths.append(self.path)
+                if self.path.endswith("/sendMessage"):
+                    standin.messages.append({"path": self.path, **params})
+                chat = {"id": int(params.get("chat_id", 0)), "type": "group", "title": "ops"}
+                result = {
+                    "message_id": len(standin.messages),
+                    "date": int(time.time()),
+                    "chat": chat,
+                }
+                body = json.dumps({"ok": True, "result": {**result, "text": params.get("text")}})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def metrics_target(port: int) -> ThreadingHTTPServer:
+    """A minimal healthy scrape target on `port` (to make a down target come back)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"# TYPE standin_ready gauge\nstandin_ready 1\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+BOT_TOKEN = "123456:TEST-token_for-the-stand-in"
+CHAT_ID = "-1001234567890"
+
+
+@dataclass(frozen=True)
+class AlertingStack:
+    cfg: obs.Config
+    telegram: TelegramStandIn
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.cfg.prometheus_port}"
+
+    @property
+    def alertmanager(self) -> str:
+        return f"http://127.0.0.1:{self.cfg.alertmanager_port}"
+
+    @property
+    def catalog_port(self) -> int:
+        return int(self.cfg.upstreams["catalog"].rsplit(":", 1)[1])
