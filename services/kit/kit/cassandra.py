@@ -8,13 +8,11 @@ fire on that thread. The bridge hands results back to the event loop with
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from cassandra import ConsistencyLevel, InvalidRequest
+from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
@@ -25,13 +23,11 @@ from cassandra.cluster import (
     Session,
 )
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-from cassandra.protocol import ProtocolException
 from cassandra.query import PreparedStatement, SimpleStatement, Statement, dict_factory
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Histogram
 
-from kit.errors import BadRequest
 from kit.settings import ServiceSettings
 
 QUERY_SECONDS = Histogram(
@@ -43,31 +39,6 @@ QUERY_SECONDS = Histogram(
 
 Row = dict[str, Any]
 _tracer = trace.get_tracer("kit.cassandra")
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Row]
-    paging_state: bytes | None
-
-    @property
-    def cursor(self) -> str | None:
-        return encode_paging_state(self.paging_state)
-
-
-def encode_paging_state(state: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(state).decode() if state else None
-
-
-def decode_paging_state(cursor: str) -> bytes:
-    """Strict: a cursor that is not one `encode_paging_state` made raises BadRequest."""
-    try:
-        state = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True)
-    except ValueError as exc:  # binascii.Error
-        raise BadRequest("Invalid cursor") from exc
-    if not state:
-        raise BadRequest("Invalid cursor")
-    return state
 
 
 def _bridge(response: ResponseFuture) -> asyncio.Future[ResultSet]:
@@ -208,23 +179,6 @@ class CassandraDB:
     ) -> Row | None:
         rows = await self.rows(cql, params, **kw)
         return rows[0] if rows else None
-
-    async def page(
-        self, cql: str, params: Sequence[Any] | None, *, size: int, cursor: str | None, name: str
-    ) -> Page:
-        """One page of a query; the cursor is the driver's paging state, URL-safe encoded.
-
-        A forged paging state is answered 400, but Cassandra treats it as a protocol error
-        and the driver drops that connection: prefer keyset cursors for untrusted callers.
-        """
-        state = decode_paging_state(cursor) if cursor else None
-        try:
-            result = await self.execute(cql, params, name=name, fetch_size=size, paging_state=state)
-        except (ProtocolException, InvalidRequest) as exc:
-            if state is None:
-                raise
-            raise BadRequest("Invalid cursor") from exc
-        return Page(list(result.current_rows), result.paging_state)
 
     async def applied(
         self, cql: str | Statement, params: Sequence[Any] | None = None, **kw: Any

@@ -132,7 +132,7 @@ class ServiceClient:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(UpstreamError),
                 stop=stop_after_attempt(attempts),
-                wait=wait_exponential_jitter(initial=0.05, max=0.5),
+                wait=wait_exponential_jitter(multiplier=0.05, max=0.5),
                 reraise=True,
             ):
                 with attempt:

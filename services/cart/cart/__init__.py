@@ -1,0 +1,1 @@
+"""Cart service: carts, the checkout saga and its idempotency records."""

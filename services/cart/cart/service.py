@@ -1,0 +1,329 @@
+"""Business rules of the cart: cart edits validated against the catalog, and the checkout
+saga (reserve stock -> create order -> commit -> clear cart -> record), idempotent per key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kit.auth import Principal
+from kit.errors import AppError, ServiceUnavailable
+from kit.tracing import tracer
+from prometheus_client import Counter, Histogram
+
+from cart import saga
+from cart.clients import Catalog, Orders
+from cart.config import CartSettings
+from cart.errors import (
+    CartFull,
+    CheckoutInProgress,
+    EmptyCart,
+    InsufficientStock,
+    KeyReused,
+    NotEnoughStock,
+    NotInCart,
+)
+from cart.repository import CartRepository, Line
+from cart.saga import Decision
+from cart.schemas import Cart, CartLine, money
+
+log = logging.getLogger("cart.service")
+
+CART_OPERATIONS = Counter("store_cart_operations_total", "Cart operations by kind", ["operation"])
+CHECKOUTS = Counter(
+    "store_checkouts_total",
+    "Checkouts by result: success, insufficient_stock, unavailable, error, replayed",
+    ["result"],
+)
+CHECKOUT_SECONDS = Histogram(
+    "store_checkout_duration_seconds",
+    "Duration of a checkout request, end to end",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+def now_ms() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def to_cart(lines: list[Line]) -> Cart:
+    ordered = sorted(lines, key=lambda line: (line.added_at, str(line.product_id)))
+    return Cart(
+        items=[
+            CartLine(
+                product_id=line.product_id,
+                name=line.name,
+                unit_price=money(line.unit_price),
+                quantity=line.quantity,
+                line_total=saga.line_total(line),
+            )
+            for line in ordered
+        ],
+        total=saga.cart_total(ordered),
+    )
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+class CartService:
+    def __init__(
+        self, repo: CartRepository, catalog: Catalog, orders: Orders, settings: CartSettings
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.orders = orders
+        self.settings = settings
+
+    # --- the cart ---------------------------------------------------------------------------
+
+    async def get(self, user: Principal) -> Cart:
+        CART_OPERATIONS.labels("get").inc()
+        return to_cart(await self.repo.lines(user.id))
+
+    async def add(self, user: Principal, product_id: uuid.UUID, quantity: int) -> Cart:
+        product = await self.catalog.product(product_id)
+        lines = {line.product_id: line for line in await self.repo.lines(user.id)}
+        current = lines.get(product_id)
+        wanted = quantity + (current.quantity if current else 0)
+        self._check_quantity(product_id, wanted, product.stock)
+        if current is None and len(lines) >= self.settings.max_lines:
+            raise CartFull(self.settings.max_lines)
+        lines[product_id] = Line(
+            product_id=product_id,
+            name=product.name,
+            unit_price=money(product.price),  # the price snapshot of the line
+            quantity=wanted,
+            added_at=current.added_at if current else now_ms(),
+        )
+        await self.repo.save(user.id, list(lines.values()), self.settings.cart_ttl_seconds)
+        CART_OPERATIONS.labels("add").inc()
+        return to_cart(list(lines.values()))
+
+    async def set_quantity(self, user: Principal, product_id: uuid.UUID, quantity: int) -> Cart:
+        lines = {line.product_id: line for line in await self.repo.lines(user.id)}
+        current = lines.get(product_id)
+        if current is None:
+            raise NotInCart(product_id)
+        product = await self.catalog.product(product_id)
+        self._check_quantity(product_id, quantity, product.stock)
+        lines[product_id] = replace(current, quantity=quantity)
+        await self.repo.save(user.id, list(lines.values()), self.settings.cart_ttl_seconds)
+        CART_OPERATIONS.labels("update").inc()
+        return to_cart(list(lines.values()))
+
+    async def remove(self, user: Principal, product_id: uuid.UUID) -> Cart:
+        lines = {line.product_id: line for line in await self.repo.lines(user.id)}
+        if lines.pop(product_id, None) is None:
+            raise NotInCart(product_id)
+        await self.repo.save(
+            user.id, list(lines.values()), self.settings.cart_ttl_seconds, remove=[product_id]
+        )
+        CART_OPERATIONS.labels("remove").inc()
+        return to_cart(list(lines.values()))
+
+    async def clear(self, user: Principal) -> None:
+        await self.repo.clear(user.id)
+        CART_OPERATIONS.labels("clear").inc()
+
+    def _check_quantity(self, product_id: uuid.UUID, wanted: int, stock: int) -> None:
+        if wanted > stock:
+            raise NotEnoughStock(product_id, wanted, stock)
+        if wanted > self.settings.max_quantity:
+            raise NotEnoughStock(product_id, wanted, self.settings.max_quantity)
+
+    # --- checkout ---------------------------------------------------------------------------
+
+    async def checkout(self, user: Principal, idempotency_key: str | None) -> CheckoutResult:
+        CART_OPERATIONS.labels("checkout").inc()
+        started = time.perf_counter()
+        result = "error"
+        try:
+            with tracer.start_as_current_span("checkout") as span:
+                span.set_attribute("checkout.explicit_key", idempotency_key is not None)
+                outcome = await self._checkout(user, idempotency_key)
+                result = "replayed" if outcome.replayed else "success"
+                span.set_attribute("checkout.result", result)
+                return outcome
+        except InsufficientStock:
+            result = "insufficient_stock"
+            raise
+        except ServiceUnavailable:
+            result = "unavailable"
+            raise
+        finally:
+            CHECKOUTS.labels(result).inc()
+            CHECKOUT_SECONDS.observe(time.perf_counter() - started)
+
+    async def _checkout(self, user: Principal, idempotency_key: str | None) -> CheckoutResult:
+        key = idempotency_key or f"auto:{uuid.uuid4()}"
+        lines = await self.repo.lines(user.id)
+        cart_fp = saga.fingerprint(lines) if lines else None
+        record = None
+        if idempotency_key is not None:
+            record = await self.repo.checkout(user.id, key, serial=True)
+        deadline = time.monotonic() + self.settings.replay_wait_seconds
+        while True:
+            decision = saga.decide(record, cart_fp, datetime.now(UTC))
+            if decision is Decision.EMPTY:
+                raise EmptyCart()
+            if decision is Decision.KEY_REUSED:
+                raise KeyReused()
+            if decision is Decision.REPLAY:
+                assert record is not None
+                return _replay(record)
+            if decision is Decision.WAIT:
+                assert record is not None
+                if time.monotonic() >= deadline:
+                    raise CheckoutInProgress()
+                await asyncio.sleep(0.1)
+                record = await self.repo.checkout(user.id, key, serial=True)
+                if record is not None and record.get("state") == "failed":
+                    return _replay(record)  # a duplicate gets the outcome of the original
+                continue
+            owner = uuid.uuid4()
+            if decision is Decision.START:
+                order_id, snapshot = uuid.uuid4(), lines
+                claimed, existing = await self.repo.claim(
+                    user.id,
+                    key,
+                    order_id=order_id,
+                    fingerprint=saga.fingerprint(snapshot),
+                    lines=saga.dump_lines(snapshot),
+                    owner=owner,
+                    lease_until=self._lease_until(),
+                    now=now_ms(),
+                    ttl=self.settings.idempotency_ttl_seconds,
+                )
+            else:
+                assert record is not None
+                if decision is Decision.TAKE_OVER:  # finish the dead owner's checkout
+                    order_id, snapshot = record["order_id"], saga.load_lines(record["lines"])
+                else:  # RETRY: a new attempt, with a new order id, for the current cart
+                    order_id, snapshot = uuid.uuid4(), lines
+                claimed, existing = await self.repo.take_over(
+                    user.id,
+                    key,
+                    previous_owner=record["owner"],
+                    previous_state=record["state"],
+                    order_id=order_id,
+                    fingerprint=saga.fingerprint(snapshot),
+                    lines=saga.dump_lines(snapshot),
+                    owner=owner,
+                    lease_until=self._lease_until(),
+                    now=now_ms(),
+                    ttl=self.settings.idempotency_ttl_seconds,
+                )
+            if claimed:
+                return await self._run_saga(user, key, owner, order_id, snapshot)
+            # Lost the race for the key: look again at what the winner recorded.
+            record = await self.repo.checkout(user.id, key, serial=True) or existing
+
+    def _lease_until(self) -> datetime:
+        return now_ms() + timedelta(seconds=self.settings.checkout_lease_seconds)
+
+    async def _run_saga(
+        self, user: Principal, key: str, owner: uuid.UUID, order_id: uuid.UUID, lines: list[Line]
+    ) -> CheckoutResult:
+        step = "reserve"
+        try:
+            with tracer.start_as_current_span("checkout.reserve") as span:
+                span.set_attribute("order.id", str(order_id))
+                await self.catalog.reserve(
+                    order_id, saga.quantities(lines), self.settings.reservation_ttl_seconds
+                )
+            step = "create_order"
+            with tracer.start_as_current_span("checkout.create_order"):
+                order = await self.orders.create(saga.order_payload(order_id, user.id, lines))
+        except AppError as exc:
+            clean = isinstance(exc, InsufficientStock) or (
+                step == "reserve" and not isinstance(exc, ServiceUnavailable)
+            )
+            await self._compensate(order_id, saga.compensation(step, nothing_reserved=clean))
+            await self._finish(user, key, owner, "failed", exc.status, _problem(exc))
+            raise
+        except Exception:
+            await self._compensate(order_id, saga.compensation(step, nothing_reserved=False))
+            raise
+        # Past the point of no return: the order exists, the checkout has succeeded.
+        with tracer.start_as_current_span("checkout.commit"):
+            try:
+                await self.catalog.commit(order_id)
+            except AppError as exc:
+                log.warning("commit of %s deferred to the orders worker: %s", order_id, exc)
+        with tracer.start_as_current_span("checkout.clear_cart"):
+            try:
+                await self.repo.remove(user.id, [line.product_id for line in lines])
+            except Exception:
+                log.exception("could not clear the cart after order %s", order_id)
+        with tracer.start_as_current_span("checkout.record"):
+            await self._finish(user, key, owner, "completed", 201, order)
+        return CheckoutResult(201, order)
+
+    async def _compensate(self, order_id: uuid.UUID, actions: tuple[str, ...]) -> None:
+        for action in actions:
+            with tracer.start_as_current_span(f"checkout.compensate.{action}"):
+                try:
+                    if action == "release":
+                        await self.catalog.release(order_id)
+                except Exception as exc:  # the sweeper releases it when the hold expires
+                    log.warning("compensation %s of %s failed: %r", action, order_id, exc)
+
+    async def _finish(
+        self,
+        user: Principal,
+        key: str,
+        owner: uuid.UUID,
+        state: str,
+        status_code: int,
+        body: dict[str, Any],
+    ) -> None:
+        try:
+            await self.repo.finish(
+                user.id,
+                key,
+                owner=owner,
+                state=state,
+                status_code=status_code,
+                response=json.dumps(body),
+                now=now_ms(),
+                ttl=self.settings.idempotency_ttl_seconds,
+            )
+        except Exception:
+            # The lease runs out and a retry finishes the checkout with the same order id.
+            log.exception("could not record the outcome of checkout %s", key)
+
+    # --- the reservation sweeper ------------------------------------------------------------
+
+    async def sweep_forever(self, interval: float) -> None:
+        """Ask the catalog to release expired holds every `interval` seconds."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                released = await self.catalog.sweep()
+                if released:
+                    log.info("sweep released %d expired reservations", released)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("reservation sweep failed: %r", exc)
+
+
+def _problem(exc: AppError) -> dict[str, Any]:
+    return {"title": exc.title, "status": exc.status, "detail": exc.detail, **exc.extra}
+
+
+def _replay(record: dict[str, Any]) -> CheckoutResult:
+    body = json.loads(record["response"]) if record.get("response") else {}
+    return CheckoutResult(int(record["status_code"]), body, replayed=True)

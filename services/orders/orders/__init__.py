@@ -1,0 +1,1 @@
+"""Orders service: orders, order events and the lifecycle worker."""

@@ -1,0 +1,49 @@
+"""Orders settings: environment variables with the ORDERS_ prefix."""
+
+from __future__ import annotations
+
+from kit.settings import ServiceSettings, service_config
+from pydantic import Field, SecretStr
+
+
+class OrdersSettings(ServiceSettings):
+    model_config = service_config("ORDERS_")
+
+    service_name: str = "orders"
+    port: int = 8002
+    cassandra_keyspace: str = "orders"
+
+    # The catalog (commit and release of stock reservations) and this service's identity.
+    catalog_url: str = "http://127.0.0.1:8000"
+    users_url: str = Field(
+        default="http://127.0.0.1:8003", description="Where service tokens come from"
+    )
+    client_id: str = "orders"
+    client_secret: SecretStr | None = Field(
+        default=None, description="This service's client secret at the users service"
+    )
+    upstream_timeout: float = Field(default=3.0, gt=0)
+    upstream_retries: int = Field(default=2, ge=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_recovery_seconds: float = Field(default=10.0, gt=0)
+
+    # Lifecycle worker: seconds an order spends in each state before it advances.
+    lifecycle_delays: dict[str, float] = Field(
+        default={"pending": 30.0, "paid": 60.0, "shipped": 120.0},
+        description="Seconds in pending, paid and shipped before the worker advances an order",
+    )
+    worker_enabled: bool = True
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_batch: int = Field(default=100, ge=1)
+    worker_retry_seconds: float = Field(
+        default=5.0, gt=0, description="Back-off of a step that failed (catalog down)"
+    )
+    schedule_buckets: int = Field(
+        default=4, ge=1, le=64, description="Partitions of the schedule; never lower it"
+    )
+
+    page_size: int = Field(default=20, ge=1, le=100)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.users_url.rstrip('/')}/oauth/token"

@@ -1,0 +1,57 @@
+"""The order state machine, as pure data and functions (no I/O)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+Status = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
+STATUSES: tuple[Status, ...] = ("pending", "paid", "shipped", "delivered", "cancelled")
+# The worker's path; an admin may take the same steps early.
+NEXT: dict[str, Status] = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
+CANCELLABLE = frozenset({"pending", "paid"})
+TERMINAL = frozenset({"delivered", "cancelled"})
+RELEASE = "cancelled"  # a schedule row for status `cancelled` means: release its stock
+
+
+def can_transition(current: str, target: str) -> bool:
+    """True when `current -> target` is a step of the lifecycle."""
+    if target == "cancelled":
+        return current in CANCELLABLE
+    return NEXT.get(current) == target
+
+
+def due_at(status: str, entered_at: datetime, delays: Mapping[str, float]) -> datetime | None:
+    """When the schedule row for an order that entered `status` at `entered_at` falls due.
+
+    Deterministic, so writing it again (after a crash, by another replica) hits the same key.
+    """
+    if status == RELEASE:
+        return entered_at
+    if status not in NEXT:
+        return None
+    return entered_at + timedelta(seconds=float(delays.get(status, 0.0)))
+
+
+def bucket_of(order_id: uuid.UUID, buckets: int) -> int:
+    return order_id.int % buckets
+
+
+def now_ms() -> datetime:
+    """Now, in UTC, at Cassandra's timestamp precision (milliseconds)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Cassandra hands back naive UTC datetimes."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ordered_history(history: Mapping[str, datetime] | None) -> list[tuple[str, datetime]]:
+    """History entries oldest first (ties broken by lifecycle order)."""
+    rank: dict[str, int] = {status: i for i, status in enumerate(STATUSES)}
+    entries = [(status, as_utc(at)) for status, at in (history or {}).items()]
+    return sorted(entries, key=lambda e: (e[1], rank.get(e[0], len(rank))))

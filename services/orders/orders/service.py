@@ -1,0 +1,287 @@
+"""Business rules of orders: creation, reads, cancellation, status changes and the
+lifecycle steps the worker runs. All CQL is in the repository."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from kit.auth import Principal
+from kit.cassandra import Row
+from kit.errors import ServiceUnavailable
+from prometheus_client import Counter, Histogram
+
+from orders import lifecycle
+from orders.catalog import CatalogStock, Outcome
+from orders.cursor import all_cursor, parse_all_cursor, parse_user_cursor, user_cursor
+from orders.errors import BadTotal, InvalidTransition, OrderMismatch, OrderNotFound, ReservationGone
+from orders.lifecycle import NEXT, RELEASE, as_utc, bucket_of, now_ms
+from orders.repository import OrdersRepository, item_tuple
+from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut, money
+
+log = logging.getLogger("orders.service")
+
+ORDERS_TOTAL = Counter(
+    "store_orders_total", "Orders entering each status (creation counts as pending)", ["status"]
+)
+DELIVERY_SECONDS = Histogram(
+    "store_order_delivery_seconds",
+    "Time from order creation to delivery",
+    buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400),
+)
+# A schedule row whose order does not exist yet is left alone this long (its order insert
+# may still be in flight); after that it is debris of a crashed creation and is dropped.
+ORPHAN_GRACE = timedelta(minutes=5)
+
+
+def order_total(items: list[Any]) -> Decimal:
+    return money(sum((money(i.unit_price) * i.quantity for i in items), Decimal("0")))
+
+
+def to_order(row: Row) -> Order:
+    items = [
+        OrderItemOut(
+            product_id=i.product_id,
+            name=i.name,
+            unit_price=money(i.unit_price),
+            quantity=i.quantity,
+            line_total=money(i.unit_price * i.quantity),
+        )
+        for i in row.get("items") or []
+    ]
+    return Order(
+        id=row["id"],
+        user_id=row["user_id"],
+        status=row["status"],
+        items=items,
+        total=money(row["total"]),
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
+        history=[
+            HistoryEntry(status=s, at=at) for s, at in lifecycle.ordered_history(row.get("history"))
+        ],
+    )
+
+
+def same_contents(row: Row, request: CreateOrder) -> bool:
+    stored = [(i.product_id, i.name, money(i.unit_price), i.quantity) for i in row["items"]]
+    wanted = [(i.product_id, i.name, money(i.unit_price), i.quantity) for i in request.items]
+    return (
+        row["user_id"] == request.user_id
+        and stored == wanted
+        and money(row["total"]) == money(request.total)
+    )
+
+
+class OrdersService:
+    def __init__(
+        self,
+        repo: OrdersRepository,
+        stock: CatalogStock,
+        *,
+        delays: Mapping[str, float],
+        buckets: int,
+        retry_seconds: float = 5.0,
+    ) -> None:
+        self.repo = repo
+        self.stock = stock
+        self.delays = dict(delays)
+        self.buckets = buckets
+        self.retry = timedelta(seconds=retry_seconds)
+
+    # --- creation (internal, from the checkout saga) ----------------------------------------
+
+    async def create(self, request: CreateOrder) -> tuple[Order, bool]:
+        """Create the order, or return the one with this id. (order, created)."""
+        expected = order_total(request.items)
+        if money(request.total) != expected:
+            raise BadTotal(expected, request.total)
+        created_at = now_ms()
+        bucket = bucket_of(request.order_id, self.buckets)
+        first_due = lifecycle.due_at("pending", created_at, self.delays)
+        assert first_due is not None
+        # Dependents first, order last: if this process dies in between, the worker finds a
+        # schedule row without an order (dropped later) rather than an order nobody advances.
+        await self.repo.index_for_user(request.user_id, created_at, request.order_id)
+        await self.repo.schedule(bucket, first_due, request.order_id, "pending")
+        created, _ = await self.repo.insert_order(
+            request.order_id,
+            request.user_id,
+            [item_tuple(i) for i in request.items],
+            money(request.total),
+            created_at,
+        )
+        if created:
+            ORDERS_TOTAL.labels("pending").inc()
+            await self.repo.record_event(request.order_id, created_at, "pending", None, "checkout")
+            row = await self.repo.get(request.order_id)
+            assert row is not None
+            return to_order(row), True
+        # A replay: drop what this attempt wrote, keep (and repair) the original's rows.
+        await self.repo.unschedule(bucket, first_due, request.order_id, "pending")
+        await self.repo.unindex_for_user(request.user_id, created_at, request.order_id)
+        row = await self.repo.get(request.order_id)
+        if row is None:  # cannot happen: the insert just saw it
+            raise ServiceUnavailable("Order storage is inconsistent, retry")
+        if not same_contents(row, request):
+            raise OrderMismatch(request.order_id)
+        await self.repo.index_for_user(row["user_id"], row["created_at"], row["id"])
+        await self.ensure_scheduled(row)
+        return to_order(row), False
+
+    # --- reads ------------------------------------------------------------------------------
+
+    async def get(self, principal: Principal, order_id: uuid.UUID) -> Order:
+        row = await self.repo.get(order_id)
+        if row is None or not self._may_see(principal, row):
+            raise OrderNotFound(order_id)
+        return to_order(row)
+
+    async def list_for_user(
+        self, user_id: str, size: int, cursor: str | None
+    ) -> tuple[list[Order], str | None]:
+        after = parse_user_cursor(cursor) if cursor else None
+        refs = await self.repo.page_for_user(user_id, size + 1, after)
+        more, refs = len(refs) > size, refs[:size]
+        rows = await asyncio.gather(*(self.repo.get(r["order_id"]) for r in refs))
+        orders = [
+            to_order(row)
+            for ref, row in zip(refs, rows, strict=True)
+            # skip debris of an interrupted creation (an index row with no such order)
+            if row is not None and row["created_at"] == ref["created_at"]
+        ]
+        last = refs[-1] if refs else None
+        next_cursor = user_cursor(last["created_at"], last["order_id"]) if more and last else None
+        return orders, next_cursor
+
+    async def list_all(self, size: int, cursor: str | None) -> tuple[list[Order], str | None]:
+        after = parse_all_cursor(cursor) if cursor else None
+        rows = await self.repo.page_all(size + 1, after)
+        more, rows = len(rows) > size, rows[:size]
+        next_cursor = all_cursor(rows[-1]["id"]) if more and rows else None
+        return [to_order(row) for row in rows], next_cursor
+
+    @staticmethod
+    def _may_see(principal: Principal, row: Row) -> bool:
+        return principal.role == "admin" or row["user_id"] == principal.id
+
+    # --- changes by people ------------------------------------------------------------------
+
+    async def cancel(self, principal: Principal, order_id: uuid.UUID) -> Order:
+        row = await self.repo.get(order_id)
+        if row is None or not self._may_see(principal, row):
+            raise OrderNotFound(order_id)
+        return await self.change_status(row, "cancelled", actor=f"{principal.role}:{principal.id}")
+
+    async def set_status(self, principal: Principal, order_id: uuid.UUID, target: str) -> Order:
+        row = await self.repo.get(order_id)
+        if row is None:
+            raise OrderNotFound(order_id)
+        return await self.change_status(row, target, actor=f"{principal.role}:{principal.id}")
+
+    async def change_status(self, row: Row, target: str, *, actor: str) -> Order:
+        """Move the order to `target` if that is a step from where it is now."""
+        order_id = row["id"]
+        for _ in range(5):  # the worker may move it meanwhile; re-decide from the new state
+            current = row["status"]
+            if not lifecycle.can_transition(current, target):
+                raise InvalidTransition(current, target)
+            if target == "paid" and await self.stock.commit(order_id) is Outcome.GONE:
+                raise ReservationGone(order_id)
+            if await self._transition(row, target, actor=actor):
+                if target == "cancelled":
+                    await self.release_now(order_id)
+                fresh = await self.repo.get(order_id)
+                assert fresh is not None
+                return to_order(fresh)
+            fresh = await self.repo.get(order_id)
+            if fresh is None:
+                raise OrderNotFound(order_id)
+            row = fresh
+        raise ServiceUnavailable("The order keeps changing, retry")
+
+    async def release_now(self, order_id: uuid.UUID) -> None:
+        """Try to give a cancelled order's stock back now; the worker retries on failure."""
+        row = await self.repo.get(order_id)
+        if row is None:
+            return
+        at = as_utc(row["history"][RELEASE])
+        try:
+            await self.stock.release(order_id)
+        except ServiceUnavailable as exc:
+            log.warning("release of cancelled order %s deferred: %s", order_id, exc.detail)
+            return
+        await self.repo.unschedule(bucket_of(order_id, self.buckets), at, order_id, RELEASE)
+
+    # --- transitions and the schedule -------------------------------------------------------
+
+    async def _transition(self, row: Row, target: str, *, actor: str) -> bool:
+        """One compare-and-set step. Only the winner logs it and schedules what comes next."""
+        order_id, current = row["id"], row["status"]
+        at = now_ms()
+        applied, _ = await self.repo.transition(order_id, current, target, at)
+        if not applied:
+            return False
+        ORDERS_TOTAL.labels(target).inc()
+        if target == "delivered":
+            DELIVERY_SECONDS.observe((at - as_utc(row["created_at"])).total_seconds())
+        await self._schedule(order_id, target, at)
+        await self.repo.record_event(order_id, at, target, current, actor)
+        log.info("order %s: %s -> %s (%s)", order_id, current, target, actor)
+        return True
+
+    async def _schedule(self, order_id: uuid.UUID, status: str, entered_at: datetime) -> None:
+        due = lifecycle.due_at(status, entered_at, self.delays)
+        if due is not None:
+            await self.repo.schedule(bucket_of(order_id, self.buckets), due, order_id, status)
+
+    async def ensure_scheduled(self, row: Row) -> None:
+        """Write the schedule row of the order's current state (same key every time)."""
+        status = row["status"]
+        entered = (row.get("history") or {}).get(status)
+        if entered is not None:
+            await self._schedule(row["id"], status, as_utc(entered))
+
+    async def run_due(self, due: Row) -> None:
+        """Run one schedule row: advance the order, or release a cancelled order's stock.
+
+        Safe to run concurrently on several replicas: every decision is re-checked by the
+        compare-and-set in `_transition`, and schedule rows have deterministic keys.
+        """
+        order_id, status = due["order_id"], due["status"]
+        bucket, due_at = due["bucket"], as_utc(due["due_at"])
+        row = await self.repo.get(order_id)
+        if row is None:
+            if now_ms() - due_at > ORPHAN_GRACE:
+                await self.repo.unschedule(bucket, due_at, order_id, status)
+            return
+        try:
+            if row["status"] != status:
+                # Someone else moved it; make sure its current state has its row, drop this.
+                await self.ensure_scheduled(row)
+            elif status == RELEASE:
+                await self.stock.release(order_id)
+            else:
+                await self._advance(row)
+        except ServiceUnavailable as exc:
+            log.warning("order %s (%s) deferred: %s", order_id, status, exc.detail)
+            await self.repo.schedule(bucket, now_ms() + self.retry, order_id, status)
+        await self.repo.unschedule(bucket, due_at, order_id, status)
+
+    async def _advance(self, row: Row) -> None:
+        order_id, status = row["id"], row["status"]
+        target = NEXT[status]
+        if status == "pending" and await self.stock.commit(order_id) is Outcome.GONE:
+            # The hold expired or was released before anyone committed it: no stock, no sale.
+            target = "cancelled"
+        if not await self._transition(row, target, actor="lifecycle"):
+            fresh = await self.repo.get(order_id)
+            if fresh is not None:
+                await self.ensure_scheduled(fresh)
+        elif target == "cancelled":
+            await self.release_now(order_id)

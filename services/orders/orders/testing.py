@@ -1,0 +1,24 @@
+"""Test support: the handle the orders tests get from their fixture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from kit.testing import TokenMinter
+
+from orders.worker import LifecycleWorker
+
+
+@dataclass
+class OrdersEnv:
+    orders: httpx.AsyncClient
+    catalog: httpx.AsyncClient
+    app: FastAPI
+    minter: TokenMinter
+
+    def worker(self) -> LifecycleWorker:
+        service = self.app.state.orders
+        return LifecycleWorker(service.repo, service, buckets=service.buckets,
+                               poll_seconds=0.1, batch=100)  # fmt: skip
