@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: up down status test test-unit lint format bench
+.PHONY: up down status test lint format bench dashboards
 
 up:            ## install what is missing, start the local stack, seed, print URLs
 	@bash devstack/bootstrap.sh
@@ -13,12 +13,17 @@ status:
 
 test:          ## install what is missing, then every test (starts the real components it needs)
 	@bash devstack/bootstrap.sh
+	@$(MAKE) --no-print-directory lint
+	@uv run python -m dashboards.build --check
 	@uv run pytest -p no:cacheprovider
 
 lint:
 	@uv run ruff check .
 	@uv run ruff format --check .
-	@uv run mypy services devstack
+	@uv run mypy services devstack grafana-dashboards bench
+
+dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
+	@uv run python -m dashboards.build
 
 format:
 	@uv run ruff check --fix .

@@ -1,0 +1,39 @@
+"""Product Store / Catalog: browsing traffic, product views and stock reservations."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.models import dashboard as model
+
+from dashboards.common import HALF, Q, graph, rate_sum
+from dashboards.service import SERVICE, Service, service_dashboard
+
+CATALOG = Service(
+    name="catalog",
+    title="Catalog",
+    description="Products, categories and stock: HTTP, product views, stock reservations "
+    "(Cassandra LWT) and Cassandra client latency.",
+    identity_metric="store_product_views_total",
+    calls_upstreams=False,
+)
+
+
+def build() -> model.Dashboard:
+    business = [
+        graph(
+            "Product views",
+            "ops",
+            Q(rate_sum("store_product_views_total", SERVICE), "views/s"),
+            description="Product detail views (GET /products/{id}) per second.",
+            width=HALF,
+        ),
+        graph(
+            "Stock reservations by result",
+            "ops",
+            Q(rate_sum("store_stock_reservations_total", SERVICE, ["result"]), "{{result}}"),
+            description="Reservation operations per second: reserved, insufficient, "
+            "idempotent (replayed), released, committed.",
+            width=HALF,
+            stacked=True,
+        ),
+    ]
+    return service_dashboard(CATALOG, "Products and stock", business)
