@@ -1,0 +1,32 @@
+"""Catalog settings: environment variables with the CATALOG_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kit.settings import ServiceSettings, service_config
+from pydantic import Field
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class CatalogSettings(ServiceSettings):
+    model_config = service_config("CATALOG_")
+
+    service_name: str = "catalog"
+    port: int = 8000
+    cassandra_keyspace: str = "catalog"
+
+    reservation_ttl_seconds: int = Field(
+        default=900, ge=1, description="How long a stock hold lives unless committed"
+    )
+    reservation_deadline_seconds: float = Field(
+        default=15.0, gt=0, description="Give up a contended compare-and-set loop after this (503)"
+    )
+    list_scan_budget: int = Field(
+        default=2000, ge=100, description="Listing rows one GET /products may scan"
+    )
+    category_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long GET /categories counts are cached in-process"
+    )
+    sweep_batch: int = Field(default=500, ge=1, description="Expired reservations per sweep")

@@ -1,0 +1,81 @@
+"""Catalog test helpers: an API client with tokens, and what the seeder wrote (tests only)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from kit.testing import TokenMinter
+
+from catalog.config import CatalogSettings
+from catalog.service import CatalogService
+
+SEEDED = 600  # products the seeder writes into the test keyspace
+
+
+@dataclass
+class Catalog:
+    client: httpx.AsyncClient
+    app: FastAPI
+    settings: CatalogSettings
+    minter: TokenMinter
+
+    @property
+    def service(self) -> CatalogService:
+        service: CatalogService = self.app.state.catalog
+        return service
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return self.minter.headers("admin")
+
+    @property
+    def system(self) -> dict[str, str]:
+        return self.minter.headers("service")
+
+    async def create(self, **fields: Any) -> dict[str, Any]:
+        body = {
+            "name": f"Test Widget {uuid.uuid4().hex[:8]}",
+            "description": "A widget made for tests",
+            "category": f"test-{uuid.uuid4().hex[:8]}",
+            "price": "9.99",
+            "stock": 10,
+            **fields,
+        }
+        response = await self.client.post("/products", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        product: dict[str, Any] = response.json()
+        return product
+
+    async def stock(self, product_id: str) -> int:
+        response = await self.client.get(f"/products/{product_id}")
+        assert response.status_code == 200, response.text
+        return int(response.json()["stock"])
+
+    async def reserve(
+        self, order_id: uuid.UUID | str, items: dict[str, int], **extra: Any
+    ) -> httpx.Response:
+        body = {
+            "order_id": str(order_id),
+            "items": [{"product_id": p, "quantity": q} for p, q in items.items()],
+            **extra,
+        }
+        return await self.client.post("/internal/reservations", json=body, headers=self.system)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    id: uuid.UUID
+    name: str
+    category: str
+    price: Decimal
+    stock: int
+
+
+def uuid_order(value: uuid.UUID) -> tuple[int, bytes]:
+    """Cassandra's `uuid` clustering order for non-time UUIDs: version, then unsigned bytes."""
+    return (value.version or 0, value.bytes)
