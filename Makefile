@@ -20,7 +20,9 @@ test:          ## install what is missing, then every test (starts the real comp
 lint:
 	@uv run ruff check .
 	@uv run ruff format --check .
-	@uv run mypy services devstack grafana-dashboards bench
+	@# one run per package: each service has its own tests/conftest.py
+	@for pkg in services/* grafana-dashboards devstack bench tests; do \
+	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
 	@uv run python -m dashboards.build

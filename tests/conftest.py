@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
+from devstack import observability as obs
+from tests.gateway.stubs import free_port
 from tests.service_stack import Stack, build_stack, cql_session
 
 
@@ -20,14 +23,38 @@ def _drop_keyspaces(keyspaces: list[str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(cassandra_node: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def jaeger_ports() -> Iterator[obs.Config]:
+    """A real Jaeger v2 (in memory) on free ports; the services of `stack` trace to it."""
+    cfg = replace(
+        obs.Config(),
+        jaeger_ui_port=free_port(),
+        jaeger_query_grpc_port=free_port(),
+        jaeger_otlp_grpc_port=free_port(),
+        jaeger_otlp_http_port=free_port(),
+        jaeger_metrics_port=free_port(),
+        jaeger_spanmetrics_port=free_port(),
+        jaeger_health_port=free_port(),
+    )
+    proc = obs.jaeger(cfg, name="test-jaeger")  # builds the binary first when missing
+    try:
+        proc.start()
+        yield cfg
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    cassandra_node: None, jaeger_ports: obs.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """The four services, started in dependency order (users first: it publishes the JWKS).
 
     A second orders replica (`stack["orders-b"]`, same keyspace) is defined but not
     started; tests that need it start it. Logs: var/logs/it-<tag>-<service>.log.
     """
     tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    built = build_stack(tag, tmp_path_factory.mktemp("users-keys"))
+    otlp = f"http://127.0.0.1:{jaeger_ports.jaeger_otlp_http_port}"
+    built = build_stack(tag, tmp_path_factory.mktemp("users-keys"), otlp_endpoint=otlp)
     started = []
     try:
         for name in ("users", "catalog", "orders", "cart"):

@@ -250,7 +250,7 @@ def cql_session(keyspace: str | None = None) -> Iterator[Session]:
         cluster.shutdown()
 
 
-def build_stack(tag: str, keys_dir: Path) -> Stack:
+def build_stack(tag: str, keys_dir: Path, otlp_endpoint: str = "") -> Stack:
     """Ports, keyspaces, secrets and environments of a fresh set of services."""
     ports = {name: free_port() for name in (*SERVICE_NAMES, "orders-b")}
     keyspaces = {name: f"it_{name}_{tag}" for name in SERVICE_NAMES}
@@ -266,7 +266,7 @@ def build_stack(tag: str, keys_dir: Path) -> Stack:
             f"{p}CASSANDRA_PORT": str(cassandra.cql_port()),
             f"{p}JWKS_URL": f"{users_url}/.well-known/jwks.json",
             f"{p}LOG_LEVEL": "INFO",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
         }
 
     env = {

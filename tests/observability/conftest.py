@@ -70,22 +70,3 @@ def alerting_stack(
     finally:
         for proc in reversed(procs):
             proc.stop()
-
-
-@pytest.fixture(scope="session")
-def jaeger_ports() -> Iterator[obs.Config]:
-    cfg = replace(
-        obs.Config(),
-        jaeger_ui_port=free_port(),
-        jaeger_query_grpc_port=free_port(),
-        jaeger_otlp_grpc_port=free_port(),
-        jaeger_otlp_http_port=free_port(),
-        jaeger_metrics_port=free_port(),
-        jaeger_health_port=free_port(),
-    )
-    proc = obs.jaeger(cfg, name="test-jaeger")  # builds the binary first when missing
-    try:
-        proc.start()
-        yield cfg
-    finally:
-        proc.stop()

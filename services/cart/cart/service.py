@@ -14,8 +14,9 @@ from typing import Any
 
 from kit.auth import Principal
 from kit.errors import AppError, ServiceUnavailable
+from kit.metrics import labelled_counter
 from kit.tracing import tracer
-from prometheus_client import Counter, Histogram
+from prometheus_client import Histogram
 
 from cart import saga
 from cart.clients import Catalog, Orders
@@ -35,11 +36,17 @@ from cart.schemas import Cart, CartLine, money
 
 log = logging.getLogger("cart.service")
 
-CART_OPERATIONS = Counter("store_cart_operations_total", "Cart operations by kind", ["operation"])
-CHECKOUTS = Counter(
+CART_OPERATIONS = labelled_counter(
+    "store_cart_operations_total",
+    "Cart operations by kind",
+    "operation",
+    ("get", "add", "update", "remove", "clear", "checkout"),
+)
+CHECKOUTS = labelled_counter(
     "store_checkouts_total",
-    "Checkouts by result: success, insufficient_stock, unavailable, error, replayed",
-    ["result"],
+    "Checkouts by result",
+    "result",
+    ("success", "insufficient_stock", "unavailable", "error", "replayed"),
 )
 CHECKOUT_SECONDS = Histogram(
     "store_checkout_duration_seconds",

@@ -32,6 +32,7 @@ from uuid import UUID, uuid4
 
 from cassandra import OperationTimedOut, WriteTimeout
 from kit.cassandra import Row
+from kit.metrics import labelled_counter
 from prometheus_client import Counter
 
 from catalog import cursor
@@ -68,13 +69,12 @@ log = logging.getLogger("catalog.service")
 CAS_WRITE_UNKNOWN = 0x1700  # protocol v5 error code the driver has no class for
 
 PRODUCT_VIEWS = Counter("store_product_views_total", "Product detail views (GET /products/{id})")
-RESERVATIONS = Counter(
+RESERVATIONS = labelled_counter(
     "store_stock_reservations_total",
     "Stock reservation operations by result",
-    ["result"],
+    "result",
+    ("reserved", "insufficient", "idempotent", "released", "committed"),
 )
-for _result in ("reserved", "insufficient", "idempotent", "released", "committed"):
-    RESERVATIONS.labels(_result)
 
 
 def now_utc() -> datetime:

@@ -14,7 +14,8 @@ from typing import Any
 from kit.auth import Principal
 from kit.cassandra import Row
 from kit.errors import ServiceUnavailable
-from prometheus_client import Counter, Histogram
+from kit.metrics import labelled_counter
+from prometheus_client import Histogram
 
 from orders import lifecycle
 from orders.catalog import CatalogStock, Outcome
@@ -26,8 +27,11 @@ from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut, money
 
 log = logging.getLogger("orders.service")
 
-ORDERS_TOTAL = Counter(
-    "store_orders_total", "Orders entering each status (creation counts as pending)", ["status"]
+ORDERS_TOTAL = labelled_counter(
+    "store_orders_total",
+    "Orders entering each status (creation counts as pending)",
+    "status",
+    ("pending", "paid", "shipped", "delivered", "cancelled"),
 )
 DELIVERY_SECONDS = Histogram(
     "store_order_delivery_seconds",
