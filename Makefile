@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: up down status test lint format bench dashboards
+.PHONY: up down status test lint format bench dashboards profile
 
 up:            ## install what is missing, start the local stack, seed, print URLs
 	@bash devstack/bootstrap.sh
@@ -33,3 +33,7 @@ format:
 
 bench:         ## wrk figures for the running stack, side by side (run `make up` first)
 	@uv run python -m bench.endpoints
+
+profile:       ## pyinstrument reports of a live endpoint: make profile URL=http://127.0.0.1:8000/products [REPEAT=3]
+	@test -n "$(URL)" || { echo 'usage: make profile URL=http://127.0.0.1:8000/products [REPEAT=3]' >&2; exit 2; }
+	@uv run python -m devstack.profile "$(URL)" --repeat $(or $(REPEAT),1)

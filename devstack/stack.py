@@ -70,6 +70,8 @@ def service_env(service: Service, extra: Mapping[str, str] | None = None) -> dic
         f"{p}HEALTH_PEERS": json.dumps({s.name: f"{s.url}/health/ready" for s in SERVICES}),
         f"{p}CASSANDRA_PORT": str(cassandra.cql_port()),
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+        # `?profile=1` answers with a pyinstrument report (devstack/profile.py): local only.
+        f"{p}PROFILING_ENABLED": "true",
     }
     clients = {"cart": local_secret("client-cart"), "orders": local_secret("client-orders")}
     if service.name == "users":
@@ -78,9 +80,9 @@ def service_env(service: Service, extra: Mapping[str, str] | None = None) -> dic
         env |= {
             "USERS_SERVICE_CLIENTS": json.dumps(clients),
             "USERS_ADMIN_USERNAME": "admin",
-            "USERS_ADMIN_EMAIL": "admin@store.local",
+            "USERS_ADMIN_EMAIL": "admin@example.com",
             "USERS_ADMIN_PASSWORD_FILE": str(admin_password),
-            "USERS_KEYS_DIR": str(VAR / "users-keys"),
+            "USERS_LOCAL_KEYS_DIR": str(VAR / "users-keys"),
         }
     if service.name in clients:
         env |= {

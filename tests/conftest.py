@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from devstack import observability as obs
-from tests.gateway.stubs import free_port
+from devstack.procs import free_port
 from tests.service_stack import Stack, build_stack, cql_session
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -28,16 +27,9 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, S
 from cassandra.policies import RoundRobinPolicy
 
 from devstack import cassandra
-from devstack.procs import Proc, http_ok
+from devstack.procs import Proc, free_port, http_ok
 
 SERVICE_NAMES = ("users", "catalog", "orders", "cart")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 
 from devstack import cassandra
 from devstack import observability as obs
-from tests.gateway.stubs import free_port
+from devstack.procs import free_port
 from tests.service_stack import Stack
 
 JOBS = {*obs.SERVICES, "gateway", "cassandra", "jaeger-spanmetrics"}

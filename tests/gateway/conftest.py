@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from devstack import observability as obs
-from tests.gateway.stubs import Gateway, StubService, free_port
+from devstack.procs import free_port
+from tests.gateway.stubs import Gateway, StubService
 
 
 def _start(name: str, cfg: obs.Config) -> Gateway:

@@ -4,7 +4,6 @@ not conftest, so that tests can import the types under --import-mode=importlib).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,12 +11,6 @@ from pathlib import Path
 
 from devstack import observability as obs
 from devstack.procs import VAR, Proc
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

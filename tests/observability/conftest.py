@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devstack import observability as obs
-from tests.gateway.stubs import free_port
+from devstack.procs import free_port
 from tests.observability.standins import BOT_TOKEN, CHAT_ID, AlertingStack, TelegramStandIn
 
 

@@ -1,4 +1,5 @@
-"""The app factory of every service: lifespan, errors, request ids, health, metrics, tracing."""
+"""The app factory of every service: lifespan, errors, request ids, health, metrics, tracing
+(and, opt-in for local work, request profiling)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kit.context import RequestIdMiddleware, configure_logging
 from kit.errors import install_error_handlers
 from kit.metrics import install_metrics
 from kit.migrations import migrate
+from kit.profiling import ProfilingMiddleware
 from kit.settings import ServiceSettings
 from kit.tracing import setup_tracing, shutdown_tracing
 
@@ -86,6 +88,9 @@ def create_app(
     install_error_handlers(app)
     install_metrics(app)
     setup_tracing(app, settings.service_name, settings.otel_exporter_otlp_endpoint)
+    if settings.profiling_enabled:  # opt-in, never in production: see kit/profiling.py
+        # Added last, so outermost of the app's middleware: the profile covers them too.
+        app.add_middleware(ProfilingMiddleware)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)

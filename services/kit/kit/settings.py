@@ -41,6 +41,10 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
     )
 
+    # `?profile=1` answers with a pyinstrument report (kit/profiling.py). Never in production:
+    # anyone who reaches the service could make requests slow and read its internals.
+    profiling_enabled: bool = False
+
     # Readiness of the four services, for the gateway's aggregated /health.
     health_peers: dict[str, str] = {}
 
