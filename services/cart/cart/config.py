@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from kit.settings import ServiceSettings, service_config
-from pydantic import Field, SecretStr
+from kit.settings import CallerSettings, service_config
+from pydantic import Field
 
 
-class CartSettings(ServiceSettings):
+class CartSettings(CallerSettings):
     model_config = service_config("CART_")
 
     service_name: str = "cart"
     port: int = 8001
     cassandra_keyspace: str = "carts"
 
-    # Upstreams and this service's identity at the users service.
+    # Upstreams (identity and call policy come from CallerSettings).
+    client_id: str = "cart"
     catalog_url: str = "http://127.0.0.1:8000"
     orders_url: str = "http://127.0.0.1:8002"
-    users_url: str = Field(
-        default="http://127.0.0.1:8003", description="Where service tokens come from"
-    )
-    client_id: str = "cart"
-    client_secret: SecretStr | None = Field(
-        default=None, description="This service's client secret at the users service"
-    )
-    upstream_timeout: float = Field(default=5.0, gt=0)
-    upstream_retries: int = Field(default=2, ge=0)
-    breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_recovery_seconds: float = Field(default=10.0, gt=0)
 
     # Carts.
     cart_ttl_seconds: int = Field(
@@ -55,7 +45,3 @@ class CartSettings(ServiceSettings):
         ge=0,
         description="Ask the catalog to release expired holds this often (0: never)",
     )
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.users_url.rstrip('/')}/oauth/token"

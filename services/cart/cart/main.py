@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from kit.app import create_app as create_service_app
-from kit.http import ServiceClient, ServiceTokens
+from kit.http import breaker_closed, upstream_clients
 
 from cart.clients import Catalog, Orders
 from cart.config import CartSettings
@@ -19,13 +19,6 @@ from cart.routes import router
 from cart.service import CartService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def breaker_closed(client: ServiceClient) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        return not client.breaker.opened
-
-    return check
 
 
 def create_app(
@@ -38,28 +31,10 @@ def create_app(
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
-        if settings.client_secret is None:
-            raise RuntimeError("CART_CLIENT_SECRET is required (catalog, orders calls)")
-        tokens = ServiceTokens(
-            settings.token_url,
-            settings.client_id,
-            settings.client_secret.get_secret_value(),
+        clients = upstream_clients(
+            settings, {"catalog": settings.catalog_url, "orders": settings.orders_url}, transport
         )
-
-        def upstream(name: str, url: str) -> ServiceClient:
-            return ServiceClient(
-                name,
-                url,
-                tokens=tokens,
-                timeout=settings.upstream_timeout,
-                retries=settings.upstream_retries,
-                failure_threshold=settings.breaker_failure_threshold,
-                recovery_timeout=settings.breaker_recovery_seconds,
-                transport=transport,
-            )
-
-        catalog = upstream("catalog", settings.catalog_url)
-        orders = upstream("orders", settings.orders_url)
+        catalog, orders = clients["catalog"], clients["orders"]
         service = CartService(
             CartRepository(app.state.db), Catalog(catalog), Orders(orders), settings
         )

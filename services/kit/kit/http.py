@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from tenacity import (
 from kit.context import HEADER as REQUEST_ID_HEADER
 from kit.context import request_id
 from kit.errors import ServiceUnavailable
+from kit.settings import CallerSettings
 
 BREAKER_STATE = Gauge(
     "store_circuit_breaker_state",
@@ -181,3 +182,39 @@ class ServiceClient:
         if response.status_code >= 500:
             raise UpstreamError(f"{method} {path} answered {response.status_code}")
         return response
+
+
+def upstream_clients(
+    settings: CallerSettings,
+    urls: Mapping[str, str],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, ServiceClient]:
+    """One client per upstream, sharing this service's identity token."""
+    if settings.client_secret is None:
+        prefix = str(settings.model_config.get("env_prefix", ""))
+        raise RuntimeError(f"{prefix}CLIENT_SECRET is required to call {', '.join(urls)}")
+    tokens = ServiceTokens(
+        settings.token_url, settings.client_id, settings.client_secret.get_secret_value()
+    )
+    return {
+        name: ServiceClient(
+            name,
+            url,
+            tokens=tokens,
+            timeout=settings.upstream_timeout,
+            retries=settings.upstream_retries,
+            failure_threshold=settings.breaker_failure_threshold,
+            recovery_timeout=settings.breaker_recovery_seconds,
+            transport=transport,
+        )
+        for name, url in urls.items()
+    }
+
+
+def breaker_closed(client: ServiceClient) -> Callable[[], Awaitable[bool]]:
+    """Readiness of an upstream without calling it: down while its breaker is open."""
+
+    async def check() -> bool:
+        return not client.breaker.opened
+
+    return check

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,3 +51,23 @@ class ServiceSettings(BaseSettings):
 
 def service_config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", env_nested_delimiter="__")
+
+
+class CallerSettings(ServiceSettings):
+    """A service that calls others: its identity at the users service and call policy."""
+
+    users_url: str = Field(
+        default="http://127.0.0.1:8003", description="Where service tokens come from"
+    )
+    client_id: str = "service"
+    client_secret: SecretStr | None = Field(
+        default=None, description="This service's client secret at the users service"
+    )
+    upstream_timeout: float = Field(default=5.0, gt=0)
+    upstream_retries: int = Field(default=2, ge=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_recovery_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.users_url.rstrip('/')}/oauth/token"

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from kit.settings import ServiceSettings, service_config
-from pydantic import Field, SecretStr
+from kit.settings import CallerSettings, service_config
+from pydantic import Field
 
 
-class OrdersSettings(ServiceSettings):
+class OrdersSettings(CallerSettings):
     model_config = service_config("ORDERS_")
 
     service_name: str = "orders"
     port: int = 8002
     cassandra_keyspace: str = "orders"
 
-    # The catalog (commit and release of stock reservations) and this service's identity.
-    catalog_url: str = "http://127.0.0.1:8000"
-    users_url: str = Field(
-        default="http://127.0.0.1:8003", description="Where service tokens come from"
-    )
+    # The catalog (commit and release of stock reservations); identity and call policy
+    # come from CallerSettings.
     client_id: str = "orders"
-    client_secret: SecretStr | None = Field(
-        default=None, description="This service's client secret at the users service"
-    )
+    catalog_url: str = "http://127.0.0.1:8000"
     upstream_timeout: float = Field(default=3.0, gt=0)
-    upstream_retries: int = Field(default=2, ge=0)
-    breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_recovery_seconds: float = Field(default=10.0, gt=0)
 
     # Lifecycle worker: seconds an order spends in each state before it advances.
     lifecycle_delays: dict[str, float] = Field(
@@ -43,7 +35,3 @@ class OrdersSettings(ServiceSettings):
     )
 
     page_size: int = Field(default=20, ge=1, le=100)
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.users_url.rstrip('/')}/oauth/token"

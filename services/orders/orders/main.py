@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from kit.app import create_app as create_service_app
-from kit.http import ServiceClient, ServiceTokens
+from kit.http import breaker_closed, upstream_clients
 
 from orders.catalog import CatalogStock
 from orders.config import OrdersSettings
@@ -19,13 +19,6 @@ from orders.service import OrdersService
 from orders.worker import LifecycleWorker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def breaker_closed(client: ServiceClient) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        return not client.breaker.opened
-
-    return check
 
 
 def create_app(
@@ -38,22 +31,9 @@ def create_app(
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
-        if settings.client_secret is None:
-            raise RuntimeError("ORDERS_CLIENT_SECRET is required (catalog calls)")
-        catalog = ServiceClient(
-            "catalog",
-            settings.catalog_url,
-            tokens=ServiceTokens(
-                settings.token_url,
-                settings.client_id,
-                settings.client_secret.get_secret_value(),
-            ),
-            timeout=settings.upstream_timeout,
-            retries=settings.upstream_retries,
-            failure_threshold=settings.breaker_failure_threshold,
-            recovery_timeout=settings.breaker_recovery_seconds,
-            transport=catalog_transport,
-        )
+        catalog = upstream_clients(settings, {"catalog": settings.catalog_url}, catalog_transport)[
+            "catalog"
+        ]
         repo = OrdersRepository(app.state.db)
         service = OrdersService(
             repo,
