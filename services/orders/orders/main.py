@@ -31,9 +31,8 @@ def create_app(
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
-        catalog = upstream_clients(settings, {"catalog": settings.catalog_url}, catalog_transport)[
-            "catalog"
-        ]
+        clients = upstream_clients(settings, {"catalog": settings.catalog_url}, catalog_transport)
+        catalog = clients["catalog"]
         repo = OrdersRepository(app.state.db)
         service = OrdersService(
             repo,
