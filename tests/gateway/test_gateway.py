@@ -80,6 +80,9 @@ def test_request_body_method_and_auth_header_pass_through(gateway: Gateway) -> N
         "/api/products/../internal/stock",  # dot segments
         "/api/INTERNAL/stock",  # case
         "/internal/anything",
+        "/api/metrics",  # Prometheus scrapes the services directly
+        "/cart-api/metrics/",
+        "/user-api/METRICS",
     ],
 )
 def test_internal_endpoints_are_never_routed(

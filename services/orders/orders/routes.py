@@ -21,7 +21,7 @@ def get_service(request: Request) -> OrdersService:
 Service = Annotated[OrdersService, Depends(get_service)]
 
 router = APIRouter(tags=["orders"])
-internal = APIRouter(prefix="/internal", tags=["internal"])
+internal = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
 
 
 @internal.post(

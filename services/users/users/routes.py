@@ -158,7 +158,7 @@ async def service_token(
     return users.service_token(grant_type, client_id or "", client_secret or "")
 
 
-@router.get("/internal/users/{user_id}", tags=["internal"])
+@router.get("/internal/users/{user_id}", tags=["internal"], include_in_schema=False)
 async def internal_user(user_id: uuid.UUID, _: ServiceCaller, users: Users) -> UserOut:
     """A user's public profile, for other services (service identity only; the gateway
     never routes /internal/)."""
