@@ -57,7 +57,7 @@ class ReservationClosed(Conflict):
         super().__init__(
             f"The reservation of order {order_id} is {status}",
             order_id=str(order_id),
-            status=status,
+            reservation_status=status,
         )
 
 
