@@ -87,6 +87,7 @@ def main() -> int:
     ]
     results = []
     try:
+        wrk("warm-up", cases[0][1], 3, args.connections)  # fill connection pools and caches first
         for name, url in cases:
             print(
                 f"[bench] {name}: wrk {args.duration}s, {args.connections} connections", flush=True

@@ -142,7 +142,7 @@ def print_urls() -> None:
     print(f"  Swagger UI       {gateway}/swagger/")
     for service in SERVICES:
         if service.available:
-            print(f"  {service.name:<16} {service.url}/docs   metrics {service.url}/metrics")
+            print(f"  {service.name:<16} {service.url}   metrics {service.url}/metrics")
     print(f"  Prometheus       http://127.0.0.1:{cfg.prometheus_port}")
     print(f"  Alertmanager     http://127.0.0.1:{cfg.alertmanager_port}")
     print(f"  Jaeger           http://127.0.0.1:{cfg.jaeger_ui_port}")
