@@ -17,6 +17,7 @@ from uuid import UUID
 from catalog.errors import InvalidCursor
 
 VERSION = 1
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,12 @@ def decode(sort: str, cursor: str) -> Position:
         product_id = UUID(ident)
         if sort.lstrip("-") == "price":
             price = Decimal(key)
-            if not price.is_finite():
+            # A listing key is a price in cents; any other number (1e-3000000000 has a
+            # scale Cassandra's decimal cannot carry) never came from this API.
+            if not price.is_finite() or price != price.quantize(CENT):
                 raise InvalidCursor("Invalid cursor: malformed price")
             return Position(price, product_id)
-    except (ValueError, InvalidOperation) as exc:
+        key.encode()  # JSON may carry lone surrogates ("\ud800"), which no text column holds
+    except (ValueError, InvalidOperation) as exc:  # UnicodeEncodeError is a ValueError
         raise InvalidCursor("Invalid cursor: malformed position") from exc
     return Position(key, product_id)

@@ -36,7 +36,8 @@ Price = Annotated[
     Field(gt=0, lt=MAX_PRICE, decimal_places=2, allow_inf_nan=False, examples=["19.99"]),
     AfterValidator(_cents),
 ]
-# Filter bounds compare numerically and are not rounded (min_price=1.234 excludes 1.23).
+# Filter bounds compare numerically and are not rounded (min_price=1.234 excludes 1.23); the
+# scan uses the whole-cent bounds that select the same prices (service.cents).
 PriceBound = Annotated[Decimal, Field(ge=0, lt=MAX_PRICE, allow_inf_nan=False)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]

@@ -26,7 +26,7 @@ import random
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import Enum
 from uuid import UUID, uuid4
 
@@ -54,6 +54,7 @@ from catalog.repository import (
     utc,
 )
 from catalog.schemas import (
+    CENT,
     CategoryCount,
     Product,
     ProductCreate,
@@ -99,6 +100,13 @@ def to_product(record: ProductRecord, stock: int) -> Product:
 # --- listing scan ---------------------------------------------------------------------------
 
 
+def cents(bound: Decimal | None, rounding: str) -> Decimal | None:
+    """A price bound as the cent amount that selects the same prices (prices are whole
+    cents): min_price=1.234 is 1.24, max_price=1.239 is 1.23. The price listing takes the
+    bound as a Cassandra decimal, whose scale is 32 bits: 1e-3000000000 becomes 0.01."""
+    return None if bound is None else bound.quantize(CENT, rounding=rounding)
+
+
 @dataclass(frozen=True)
 class ScanPlan:
     """What one GET /products reads: a listing partition, its order and its filters."""
@@ -120,8 +128,8 @@ class ScanPlan:
             scope=query.category if query.category is not None else ALL,
             category=query.category,
             q=query.q.lower() if query.q else None,
-            min_price=query.min_price,
-            max_price=query.max_price,
+            min_price=cents(query.min_price, ROUND_CEILING),
+            max_price=cents(query.max_price, ROUND_FLOOR),
             in_stock=query.in_stock,
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -187,6 +189,56 @@ async def test_bad_cursors(catalog: Catalog) -> None:
         "/products", params={"cursor": page["next_cursor"], "sort": "price"}
     )
     _problem(other_sort, 400)
+
+
+def _cursor(sort: str, key: str) -> str:
+    raw = json.dumps({"v": 1, "s": sort, "k": key, "i": str(uuid.uuid4())}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("price", "1e-3000000000"),  # a scale past Cassandra's 32 bits
+        ("-price", "1e3000000000"),
+        ("price", "0.001"),  # not a listing key: prices are whole cents
+        ("name", "\ud800"),  # a lone surrogate: JSON carries it, no text column does
+        ("-name", "abc\udfff"),
+    ],
+)
+async def test_forged_cursor_positions_are_refused(catalog: Catalog, sort: str, key: str) -> None:
+    """Regression (found by fuzzing): these positions reached Cassandra and failed there
+    (TypeError binding the decimal, UnicodeEncodeError binding the text): a 500."""
+    response = await catalog.client.get(
+        "/products", params={"sort": sort, "cursor": _cursor(sort, key)}
+    )
+    _problem(response, 400)
+
+
+async def test_price_bounds_of_any_precision(catalog: Catalog) -> None:
+    """Regression (found by fuzzing): a bound like 1e-3000000000 is a valid number in range,
+    and the price listing bound it as a Cassandra decimal (32-bit scale): a 500. Bounds now
+    select exactly the whole-cent prices they select numerically."""
+    category = f"t-bounds-{uuid.uuid4().hex[:6]}"
+    for name, price in (("One Cent", "0.01"), ("Two", "1.23"), ("Three", "1.24")):
+        await catalog.create(name=name, category=category, price=price, stock=1)
+
+    async def names(**params: str) -> list[str]:
+        response = await catalog.client.get("/products", params={"category": category, **params})
+        assert response.status_code == 200, response.text
+        return [p["name"] for p in response.json()["items"]]
+
+    for sort in ("price", "-price", "name"):
+        assert set(await names(sort=sort, min_price="1e-3000000000")) == {
+            "One Cent",
+            "Two",
+            "Three",
+        }
+        assert await names(sort=sort, max_price="1e-3000000000") == []
+        assert await names(sort=sort, min_price="0E-3000000000", max_price="0.01") == ["One Cent"]
+        assert await names(sort=sort, min_price="1.2300001", max_price="1.24") == ["Three"]
+        assert await names(sort=sort, min_price="1.231", max_price="1.239") == []
+        assert await names(sort=sort, min_price="0.011", max_price="1.2399999") == ["Two"]
 
 
 async def test_filters_and_sorts(catalog: Catalog) -> None:

@@ -72,6 +72,29 @@ def test_price_cursor_with_bad_number() -> None:
         cursor.decode("price", token)
 
 
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [("price", "1e-3000000000"), ("price", "1E+3000000000"), ("-price", "0.001"),
+     ("name", "\ud800"), ("-name", "x\udc00y")],
+)  # fmt: skip
+def test_cursor_rejects_positions_cassandra_cannot_take(sort: str, key: str) -> None:
+    raw = {"v": 1, "s": sort, "k": key, "i": str(uuid.uuid4())}
+    token = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
+    with pytest.raises(InvalidCursor):
+        cursor.decode(sort, token)
+
+
+def test_scan_plan_bounds_are_whole_cents() -> None:
+    """Prices are whole cents: rounding min up and max down selects the same products."""
+    plan = ScanPlan.of(ProductQuery(min_price="1.231", max_price="1.239"))
+    assert (plan.min_price, plan.max_price) == (Decimal("1.24"), Decimal("1.23"))
+    tiny = ScanPlan.of(ProductQuery(min_price="1e-3000000000", max_price="999999.999"))
+    assert (tiny.min_price, tiny.max_price) == (Decimal("0.01"), Decimal("999999.99"))
+    exact = ScanPlan.of(ProductQuery(min_price="5", max_price="7.5"))
+    assert (exact.min_price, exact.max_price) == (Decimal("5.00"), Decimal("7.50"))
+    assert ScanPlan.of(ProductQuery()).min_price is None
+
+
 def test_product_validation() -> None:
     ok = ProductCreate(name="  Kettle ", category="Home", price=Decimal("19.9"), stock=0)
     assert ok.name == "Kettle" and ok.price == Decimal("19.90") and str(ok.price) == "19.90"

@@ -48,7 +48,9 @@ async def list_orders(
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     all: Annotated[bool, Query(description="Admins: every order (storage order)")] = False,
-    user_id: Annotated[str | None, Query(description="Admins: this user's orders")] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=200, description="Admins: this user's orders")
+    ] = None,
 ) -> OrderPage:
     """Your orders, newest first. Admins may pass `user_id` (that user's orders, newest
     first) or `all=true` (every order of the store, in storage order)."""

@@ -194,6 +194,38 @@ async def test_login_form_for_swagger(client: httpx.AsyncClient, account: Accoun
     assert bad.status_code == 401
 
 
+async def test_login_form_takes_what_swagger_sends(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    form = {"grant_type": "password", "username": account.username, "password": PASSWORD,
+            "scope": "", "client_id": "swagger"}  # fmt: skip
+    response = await client.post("/login/form", data=form)
+    assert response.status_code == 200, response.text
+    wrong_grant = await client.post("/login/form", data={**form, "grant_type": "implicit"})
+    assert wrong_grant.status_code == 422, wrong_grant.text
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"username": "x" * 70_000, "password": "whatever"},  # longer than a Cassandra key
+        {"username": "x" * 257, "password": "whatever"},
+        {"username": "someone", "password": "p" * 1025},
+        {"username": "", "password": "whatever"},
+    ],
+)
+async def test_login_form_has_the_limits_of_login(
+    client: httpx.AsyncClient, form: dict[str, str]
+) -> None:
+    """Regression (found by fuzzing): the form took a username of any length and looked it
+    up as a Cassandra partition key: past 65535 bytes the query failed, a 500."""
+    response = await client.post("/login/form", data=form)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+    as_json = await client.post("/login", json=form)
+    assert as_json.status_code == 422, as_json.text
+
+
 async def test_unknown_user_and_wrong_password_look_the_same(
     client: httpx.AsyncClient, account: Account
 ) -> None:

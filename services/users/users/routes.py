@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.security import OAuth2PasswordRequestForm
 from kit.auth import AdminUser, CurrentUser, ServiceCaller
 
 from users.errors import InvalidClient
 from users.schemas import (
+    LoginForm,
     LoginIn,
     MeUpdate,
     RefreshIn,
@@ -61,7 +61,7 @@ async def login(body: LoginIn, users: Users, response: Response) -> TokenPair:
 
 @router.post("/login/form", tags=["account"])
 async def login_form(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], users: Users, response: Response
+    form: Annotated[LoginForm, Form()], users: Users, response: Response
 ) -> TokenPair:
     """The same as /login with an OAuth2 password form (Swagger's Authorize button)."""
     _no_store(response)

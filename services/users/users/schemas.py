@@ -27,6 +27,13 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class LoginForm(LoginIn):
+    """POST /login/form: the OAuth2 password form of Swagger's Authorize button, with the
+    limits of LoginIn (other fields it sends, such as scope, are ignored)."""
+
+    grant_type: str | None = Field(default=None, pattern="^password$")
+
+
 class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 
