@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +27,20 @@ def fresh_client_ip() -> str:
     """A new documentation-range address per use: its own rate-limit bucket on the gateway
     that trusts X-Forwarded-For (a header value only, no traffic goes there)."""
     return next(_client_ips)
+
+
+def logged_request(gateway: Gateway, request_id: str, within: float = 10) -> dict[str, Any]:
+    """The access-log entry of one request. nginx writes it in the log phase, after the
+    response has gone out, so the client can see the answer before the line exists."""
+    deadline = time.monotonic() + within
+    while True:
+        for line in gateway.access_log.read_text().splitlines():
+            entry: dict[str, Any] = json.loads(line)
+            if entry["request_id"] == request_id:
+                return entry
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no access-log line with request_id {request_id!r}")
+        time.sleep(0.05)
 
 
 def assert_json_error(response: httpx.Response, status: int) -> dict[str, object]:
@@ -127,9 +143,7 @@ def test_request_id_is_minted_when_absent(gateway: Gateway) -> None:
 
 def test_access_log_is_json_with_request_id_status_and_upstream_time(gateway: Gateway) -> None:
     httpx.get(gateway.url + "/order-api/orders", headers={"X-Request-ID": "log-me-please"})
-    # nginx writes the log line before it finishes the response, so it is already there.
-    lines = [json.loads(line) for line in gateway.access_log.read_text().splitlines()]
-    entry = next(e for e in lines if e["request_id"] == "log-me-please")
+    entry = logged_request(gateway, "log-me-please")
     assert entry["status"] == 200
     assert entry["uri"] == "/order-api/orders"
     assert float(entry["upstream_response_time"]) >= 0
