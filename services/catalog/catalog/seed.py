@@ -278,7 +278,6 @@ async def run(args: argparse.Namespace) -> int:
     await connect_with_retry(db)
     try:
         await migrate(db, MIGRATIONS)
-        db.use_keyspace()
         if args.if_empty and await CatalogRepository(db).has_products():
             print(f"catalog keyspace {settings.cassandra_keyspace} has products: nothing to do")
             return 0

@@ -63,7 +63,6 @@ def create_app(
             if settings.migrate_on_start:
                 applied = await migrate(db, migrations)
                 log.info("migrations applied: %s", applied or "none pending")
-            db.use_keyspace()
             app.state.db = db
             app.state.readiness["cassandra"] = db.ping
         try:

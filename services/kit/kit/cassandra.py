@@ -8,6 +8,7 @@ fire on that thread. The bridge hands results back to the event loop with
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -63,6 +64,17 @@ def _bridge(response: ResponseFuture) -> asyncio.Future[ResultSet]:
     return future
 
 
+# Statements name their tables bare and the kit qualifies them with the service's keyspace:
+# sessions never `USE` a keyspace (Cassandra warns about USE with prepared statements), and a
+# test can run a service in a keyspace of its own.
+_BARE_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+(?![\w\"]+\.)(?=[A-Za-z_\"])", re.IGNORECASE)
+
+
+def qualify(cql: str, keyspace: str) -> str:
+    """`cql` with every unqualified table after FROM, INTO or UPDATE put in `keyspace`."""
+    return _BARE_TABLE.sub(lambda match: f"{match.group(0)}{keyspace}.", cql)
+
+
 class CassandraDB:
     """One Cluster/Session per process, prepared statements cached by their CQL text."""
 
@@ -114,9 +126,6 @@ class CassandraDB:
             raise RuntimeError("Cassandra cluster is not connected")
         return self._cluster
 
-    def use_keyspace(self) -> None:
-        self.session.set_keyspace(self.keyspace)
-
     def close(self) -> None:
         if self._cluster is not None:
             self._cluster.shutdown()
@@ -126,7 +135,7 @@ class CassandraDB:
     async def prepare(self, cql: str) -> PreparedStatement:
         statement = self._prepared.get(cql)
         if statement is None:
-            statement = await asyncio.to_thread(self.session.prepare, cql)
+            statement = await asyncio.to_thread(self.session.prepare, qualify(cql, self.keyspace))
             self._prepared[cql] = statement
         return statement
 

@@ -82,8 +82,6 @@ async def migrate(db: CassandraDB, directory: Path) -> list[int]:
         )
     )
     await _agree(db)
-    # Migration files name their tables unqualified: they run inside the keyspace.
-    await asyncio.to_thread(db.use_keyspace)
     owner = f"{socket.gethostname()}/{uuid.uuid4()}"
     await _take_lease(db, owner)
     applied: list[int] = []
@@ -96,7 +94,8 @@ async def migrate(db: CassandraDB, directory: Path) -> list[int]:
                 continue
             log.info("applying %s migration %04d_%s", ks, migration.version, migration.name)
             for statement in migration.statements:
-                await db.execute(cql(statement.replace("{keyspace}", ks)))
+                # Files name their tables bare: each statement carries the keyspace.
+                await db.execute(cql(statement.replace("{keyspace}", ks), keyspace=ks))
                 await _agree(db)
             await db.execute(
                 cql(
@@ -113,8 +112,8 @@ async def migrate(db: CassandraDB, directory: Path) -> list[int]:
     return applied
 
 
-def cql(text: str) -> SimpleStatement:
-    return SimpleStatement(text)
+def cql(text: str, keyspace: str | None = None) -> SimpleStatement:
+    return SimpleStatement(text, keyspace=keyspace)
 
 
 async def _agree(db: CassandraDB) -> None:

@@ -120,7 +120,6 @@ async def _admin(args: argparse.Namespace, settings: UsersSettings) -> int:
     passwords: Passwords | None = None
     try:
         await migrate(db, MIGRATIONS)
-        db.use_keyspace()
         passwords = Passwords(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost,
