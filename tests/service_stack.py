@@ -204,18 +204,6 @@ async def fill(cart: httpx.AsyncClient, headers: dict[str, str], product: str, q
     assert response.status_code == 201, response.text
 
 
-async def eventually(check: Any, *, within: float, interval: float = 0.5) -> Any:
-    """Poll `check()` (async, returns a truthy value when done) until a deadline."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met in {within:.0f}s; last value: {last!r}")
-
-
 def units_in_orders(orders: list[dict[str, Any]], product_id: str) -> int:
     return sum(
         item["quantity"]

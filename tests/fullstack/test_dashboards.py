@@ -11,7 +11,7 @@ from dashboards.queries import Problem, assert_all_panels_have_data
 
 from tests.fullstack.conftest import Observed
 from tests.fullstack.shopping import checkout, sign_up
-from tests.service_stack import eventually
+from tests.polling import eventually
 
 
 async def drive_traffic(observed: Observed) -> None:

@@ -9,7 +9,7 @@ import httpx
 
 from tests.fullstack.conftest import Observed
 from tests.fullstack.shopping import checkout, sign_up
-from tests.service_stack import eventually
+from tests.polling import eventually
 
 
 def services_and_db_spans(trace: dict[str, Any]) -> tuple[set[str], int]:

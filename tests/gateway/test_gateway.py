@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.gateway.stubs import Gateway, StubService
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +29,16 @@ def fresh_client_ip() -> str:
     return next(_client_ips)
 
 
-def logged_request(gateway: Gateway, request_id: str, within: float = 10) -> dict[str, Any]:
+def logged_request(gateway: Gateway, request_id: str) -> dict[str, Any]:
     """The access-log entry of one request. nginx writes it in the log phase, after the
     response has gone out, so the client can see the answer before the line exists."""
-    deadline = time.monotonic() + within
-    while True:
-        for line in gateway.access_log.read_text().splitlines():
-            entry: dict[str, Any] = json.loads(line)
-            if entry["request_id"] == request_id:
-                return entry
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no access-log line with request_id {request_id!r}")
-        time.sleep(0.05)
+
+    def entry() -> dict[str, Any] | None:
+        lines = gateway.access_log.read_text().splitlines()
+        return next((e for e in map(json.loads, lines) if e["request_id"] == request_id), None)
+
+    found: dict[str, Any] = wait_for(f"the access-log line of {request_id}", entry, timeout=10)
+    return found
 
 
 def assert_json_error(response: httpx.Response, status: int) -> dict[str, object]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.service_stack import Stack, eventually, fill, shoppers, units_in_orders
+from tests.polling import eventually
+from tests.service_stack import Stack, fill, shoppers, units_in_orders
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.service_stack import Stack, cql_session, eventually, fill, shoppers
+from tests.polling import eventually
+from tests.service_stack import Stack, cql_session, fill, shoppers
 
 pytestmark = pytest.mark.integration
 LIFECYCLE = ["pending", "paid", "shipped", "delivered"]

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.observability.standins import BOT_TOKEN, CHAT_ID, AlertingStack, metrics_target, wait_for
+from tests.observability.standins import BOT_TOKEN, CHAT_ID, AlertingStack, metrics_target
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from devstack import observability as obs
-from tests.observability.standins import wait_for
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
