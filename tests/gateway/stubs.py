@@ -4,13 +4,13 @@ not conftest, so that tests can import the types under --import-mode=importlib).
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from devstack import observability as obs
 from devstack.procs import VAR, Proc
+from tests.local_http import serve_in_thread, shut_down
 
 
 @dataclass
@@ -66,14 +66,11 @@ class StubService:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        shut_down(self.server)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ scrape target that can be brought up on demand."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from devstack import observability as obs
+from tests.local_http import serve_in_thread, shut_down
 
 
 @dataclass
@@ -53,14 +53,11 @@ class TelegramStandIn:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        shut_down(self.server)
 
 
 def metrics_target(port: int) -> ThreadingHTTPServer:
@@ -78,9 +75,7 @@ def metrics_target(port: int) -> ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_in_thread(Handler, port)
 
 
 BOT_TOKEN = "123456:TEST-token_for-the-stand-in"
