@@ -1,5 +1,13 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: up down status test lint format bench dashboards profile
+.PHONY: help up down status test lint format bench dashboards profile
+.DEFAULT_GOAL := help
+
+# uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
+# a fresh Debian shell lacks, so recipes look there too.
+export PATH := $(PATH):$(HOME)/.local/bin
+
+help:          ## list the targets
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 up:            ## install what is missing, start the local stack, seed, print URLs
 	@bash devstack/bootstrap.sh
@@ -8,7 +16,7 @@ up:            ## install what is missing, start the local stack, seed, print UR
 down:          ## stop everything `make up` started
 	@uv run python -m devstack down
 
-status:
+status:        ## show what the local stack runs
 	@uv run python -m devstack status
 
 test:          ## install what is missing, then every test (starts the real components it needs)
@@ -17,7 +25,7 @@ test:          ## install what is missing, then every test (starts the real comp
 	@uv run python -m dashboards.build --check
 	@uv run pytest -p no:cacheprovider
 
-lint:
+lint:          ## ruff and mypy (strict) over every package
 	@uv run ruff check .
 	@uv run ruff format --check .
 	@# one run per package: each service has its own tests/conftest.py
@@ -27,7 +35,7 @@ lint:
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
 	@uv run python -m dashboards.build
 
-format:
+format:        ## ruff fixes and formatting
 	@uv run ruff check --fix .
 	@uv run ruff format .
 

@@ -20,11 +20,10 @@ if ((${#missing[@]})); then
 fi
 step "Debian packages present"
 
-if ! command -v uv >/dev/null 2>&1; then
-  step "installing uv from PyPI"
-  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
-  export PATH="$HOME/.local/bin:$PATH"
-fi
+# Into a directory already on PATH (/usr/local/bin as root), so the Makefile's next line and
+# the user's own shell find it without any profile change.
+bash devstack/install-uv.sh
+command -v uv >/dev/null || export PATH="$HOME/.local/bin:$PATH"  # non-root: see the README
 step "syncing the Python workspace (uv sync --frozen)"
 uv sync --frozen --quiet
 
