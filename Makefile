@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench dashboards profile
+.PHONY: help up down status test lint format bench dashboards docs profile
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -23,6 +23,7 @@ test:          ## install what is missing, then every test (starts the real comp
 	@bash devstack/bootstrap.sh
 	@$(MAKE) --no-print-directory lint
 	@uv run python -m dashboards.build --check
+	@uv run python -m devstack.docs reference --check
 	@uv run pytest -p no:cacheprovider
 
 lint:          ## ruff and mypy (strict) over every package
@@ -34,6 +35,10 @@ lint:          ## ruff and mypy (strict) over every package
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
 	@uv run python -m dashboards.build
+
+docs:          ## regenerate the configuration reference and build the docs site into site/
+	@uv run python -m devstack.docs reference
+	@uv run python -m devstack.docs build
 
 format:        ## ruff fixes and formatting
 	@uv run ruff check --fix .

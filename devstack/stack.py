@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from devstack import cassandra, observability
+from devstack import cassandra, docs, observability
 from devstack.procs import ROOT, VAR, Proc, http_ok
 
 
@@ -128,6 +128,8 @@ def up() -> None:
             print(f"[stack] {service.name}: ready in {took:.1f}s on {service.url}", flush=True)
             if service.name == "catalog":
                 seed_catalog()
+    cfg = observability.Config.from_env()
+    print(f"[stack] docs: site built in {docs.build(cfg.docs_root):.1f}s", flush=True)
     for proc in rest:
         print(f"[stack] {proc.name}: ready in {proc.start():.1f}s", flush=True)
     print(f"[stack] up in {time.monotonic() - began:.0f}s\n")
@@ -140,6 +142,7 @@ def print_urls() -> None:
     print("Product Store is running:")
     print(f"  store (gateway)  {gateway}/api/products   health {gateway}/health")
     print(f"  Swagger UI       {gateway}/swagger/")
+    print(f"  Documentation    {gateway}/docs/")
     for service in SERVICES:
         if service.available:
             print(f"  {service.name:<16} {service.url}   metrics {service.url}/metrics")

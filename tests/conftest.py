@@ -8,9 +8,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from devstack import docs
 from devstack import observability as obs
 from devstack.procs import free_port
 from tests.service_stack import Stack, build_stack, cql_session
@@ -20,6 +22,14 @@ def _drop_keyspaces(keyspaces: list[str]) -> None:
     with cql_session() as session:
         for keyspace in keyspaces:
             session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+
+
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per session with `mkdocs build --strict`."""
+    site = tmp_path_factory.mktemp("docs") / "site"
+    docs.build(site)
+    return site
 
 
 @pytest.fixture(scope="session")

@@ -31,13 +31,6 @@ def stubs() -> Iterator[dict[str, StubService]]:
 
 
 @pytest.fixture(scope="session")
-def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    (site / "index.html").write_text("<html><body>Product Store docs</body></html>")
-    return site
-
-
-@pytest.fixture(scope="session")
 def gateway(stubs: dict[str, StubService], docs_site: Path) -> Iterator[Gateway]:
     """All four services up; generous general limit, tiny login/register limit."""
     cfg = replace(

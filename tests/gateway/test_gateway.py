@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -239,11 +240,21 @@ def test_swagger_ui_over_all_four_specs_offline(gateway: Gateway) -> None:
     assert httpx.get(gateway.url + "/swagger/swagger-ui.css").status_code == 200
 
 
-def test_docs_served_when_built(gateway: Gateway) -> None:
+def test_docs_site_served(gateway: Gateway, docs_site: Path) -> None:
+    """The real mkdocs build: its index, a nested page, its assets and its search index."""
     response = httpx.get(gateway.url + "/docs/")
-    assert response.status_code == 200 and "Product Store docs" in response.text
+    assert response.status_code == 200
+    assert response.text == (docs_site / "index.html").read_text()
+    assert "<title>Product Store</title>" in response.text
     assert "script-src 'self' 'unsafe-inline'" in response.headers["content-security-policy"]
     assert httpx.get(gateway.url + "/docs", follow_redirects=True).status_code == 200
+    runbook = httpx.get(gateway.url + "/docs/runbooks/service-down/")
+    assert runbook.status_code == 200 and "ServiceDown" in runbook.text
+    css = next((docs_site / "assets" / "stylesheets").glob("main.*.min.css"))
+    style = httpx.get(f"{gateway.url}/docs/assets/stylesheets/{css.name}")
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    search = httpx.get(gateway.url + "/docs/search/search_index.json")
+    assert search.status_code == 200 and search.json()["docs"]
 
 
 def test_docs_json_404_when_not_built(dead_gateway: Gateway) -> None:

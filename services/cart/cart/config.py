@@ -14,9 +14,9 @@ class CartSettings(CallerSettings):
     cassandra_keyspace: str = "carts"
 
     # Upstreams (identity and call policy come from CallerSettings).
-    client_id: str = "cart"
-    catalog_url: str = "http://127.0.0.1:8000"
-    orders_url: str = "http://127.0.0.1:8002"
+    client_id: str = Field(default="cart", description="This service's client id")
+    catalog_url: str = Field(default="http://127.0.0.1:8000", description="Catalog service")
+    orders_url: str = Field(default="http://127.0.0.1:8002", description="Orders service")
 
     # Carts.
     cart_ttl_seconds: int = Field(

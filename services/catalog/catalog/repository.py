@@ -1,6 +1,6 @@
 """Every CQL statement of the catalog lives here; the service above holds the rules.
 
-Tables (see docs/data-model.md): `products` (source of truth, SAI on category),
+Tables (see docs/services/catalog.md): `products` (source of truth, SAI on category),
 `categories`, the listing tables `products_by_name` / `products_by_price` (one partition
 per scope: '*' and each category), `stock` (static `available` + one row per order hold,
 written only with lightweight transactions) and `reservations`.

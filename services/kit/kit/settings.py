@@ -11,42 +11,60 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    service_name: str = "service"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
+    service_name: str = Field(default="service", description="Name in logs, metrics and traces")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
+    port: int = Field(default=8000, description="Port the HTTP server listens on")
+    log_level: str = Field(default="INFO", description="Python logging level")
 
     # Cassandra: SimpleStrategy locally, NetworkTopologyStrategy in a cluster.
-    cassandra_hosts: list[str] = ["127.0.0.1"]
-    cassandra_port: int = 9042
-    cassandra_keyspace: str = "store"
+    cassandra_hosts: list[str] = Field(
+        default=["127.0.0.1"], description="Contact points, a JSON list"
+    )
+    cassandra_port: int = Field(default=9042, description="CQL native port")
+    cassandra_keyspace: str = Field(
+        default="store", description="Keyspace this service owns (created by migrations)"
+    )
     cassandra_replication: str = Field(
         default="SimpleStrategy:1",
         description="'SimpleStrategy:<rf>' or 'NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>]'",
     )
-    cassandra_local_dc: str | None = None
-    cassandra_username: str | None = None
-    cassandra_password: str | None = None
-    cassandra_request_timeout: float = 10.0
-    migrate_on_start: bool = True
+    cassandra_local_dc: str | None = Field(
+        default=None, description="Datacenter the driver prefers (DC-aware load balancing)"
+    )
+    cassandra_username: str | None = Field(default=None, description="CQL user (none: no auth)")
+    cassandra_password: str | None = Field(default=None, description="CQL password")
+    cassandra_request_timeout: float = Field(
+        default=10.0, description="Seconds before a CQL request times out"
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending .cql migrations at startup"
+    )
 
     # Access tokens are verified against the users service's JWKS.
-    jwks_url: str = "http://127.0.0.1:8003/.well-known/jwks.json"
-    jwt_issuer: str = "product-store"
-    jwt_audience: str = "product-store"
+    jwks_url: str = Field(
+        default="http://127.0.0.1:8003/.well-known/jwks.json",
+        description="JWKS of the users service, to verify access tokens",
+    )
+    jwt_issuer: str = Field(default="product-store", description="Required `iss` claim")
+    jwt_audience: str = Field(default="product-store", description="Required `aud` claim")
 
     # Tracing is off unless an OTLP endpoint is set (standard OTel variable, no prefix).
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
+        description="OTLP/HTTP endpoint of the trace collector (unset: no tracing)",
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
     )
 
     # `?profile=1` answers with a pyinstrument report (kit/profiling.py). Never in production:
     # anyone who reaches the service could make requests slow and read its internals.
-    profiling_enabled: bool = False
+    profiling_enabled: bool = Field(
+        default=False, description="Answer `?profile=1` with a pyinstrument report"
+    )
 
     # Readiness of the four services, for the gateway's aggregated /health.
-    health_peers: dict[str, str] = {}
+    health_peers: dict[str, str] = Field(
+        default={}, description="JSON {service: readiness URL} for /health/aggregate"
+    )
 
 
 def service_config(prefix: str) -> SettingsConfigDict:
@@ -59,14 +77,20 @@ class CallerSettings(ServiceSettings):
     users_url: str = Field(
         default="http://127.0.0.1:8003", description="Where service tokens come from"
     )
-    client_id: str = "service"
+    client_id: str = Field(default="service", description="This service's client id")
     client_secret: SecretStr | None = Field(
         default=None, description="This service's client secret at the users service"
     )
-    upstream_timeout: float = Field(default=5.0, gt=0)
-    upstream_retries: int = Field(default=2, ge=0)
-    breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_recovery_seconds: float = Field(default=10.0, gt=0)
+    upstream_timeout: float = Field(default=5.0, gt=0, description="Seconds per upstream call")
+    upstream_retries: int = Field(
+        default=2, ge=0, description="Retries of an idempotent upstream call"
+    )
+    breaker_failure_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failures that open the circuit breaker"
+    )
+    breaker_recovery_seconds: float = Field(
+        default=10.0, gt=0, description="Open breaker lets one trial call through after this"
+    )
 
     @property
     def token_url(self) -> str:

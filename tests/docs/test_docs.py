@@ -1,0 +1,74 @@
+"""The documentation site: it builds with `mkdocs build --strict` (the `docs_site` fixture),
+every alert links a runbook page that exists, and the configuration reference is generated
+from the settings classes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from devstack import docs
+from devstack.procs import ROOT
+
+RULES = sorted((ROOT / "devstack" / "prometheus").glob("*rules.yml"))
+DOCS_BASE = "http://127.0.0.1:8080/docs/"
+
+
+def _alerts() -> list[dict[str, object]]:
+    return [
+        rule
+        for path in RULES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+
+
+def test_the_site_builds_strictly(docs_site: Path) -> None:
+    index = (docs_site / "index.html").read_text()
+    assert "<title>Product Store</title>" in index
+    assert (docs_site / "configuration" / "index.html").exists()
+
+
+def test_every_alert_links_its_runbook_page(docs_site: Path) -> None:
+    alerts = _alerts()
+    assert len(alerts) >= 6
+    for rule in alerts:
+        url = rule["annotations"]["runbook_url"]  # type: ignore[index]
+        assert url.startswith(DOCS_BASE), (rule["alert"], url)
+        page = docs_site / urlsplit(url).path.removeprefix("/docs/") / "index.html"
+        assert page.exists(), f"{rule['alert']}: {url} has no page in the built site"
+        heading = re.search(r"<h1[^>]*>([^<]+)", page.read_text())
+        assert heading and heading[1] == rule["alert"], f"{page} is not {rule['alert']}'s page"
+
+
+def test_every_runbook_page_belongs_to_an_alert() -> None:
+    slugs = {
+        urlsplit(str(rule["annotations"]["runbook_url"])).path.split("/")[-2]  # type: ignore[index]
+        for rule in _alerts()
+    }
+    pages = {p.stem for p in (ROOT / "docs" / "runbooks").glob("*.md")} - {"index"}
+    assert pages == slugs
+
+
+def test_reference_names_every_variable_of_a_settings_class() -> None:
+    text = docs.reference()
+    assert "| `CART_CLIENT_SECRET` | secret \\| None | `unset` |" in text
+    assert "| `OTEL_EXPORTER_OTLP_ENDPOINT` |" in text
+    assert "| `ORDERS_SCHEDULE_BUCKETS` | int (≥ 1, ≤ 64) | `4` |" in text
+
+
+def test_reference_refuses_an_undocumented_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Documented(BaseSettings):
+        knob: int = Field(default=1, description="A knob")
+        bare: int = 2
+
+    monkeypatch.setattr(docs, "_load", lambda spec: Documented)
+    with pytest.raises(ValueError, match=r"Documented\.bare"):
+        docs.reference()
