@@ -58,7 +58,7 @@ def test_every_runbook_page_belongs_to_an_alert() -> None:
 
 
 def test_reference_names_every_variable_of_a_settings_class() -> None:
-    text = docs.reference()
+    text = docs.configuration()
     assert "| `CART_CLIENT_SECRET` | secret \\| None | `unset` |" in text
     assert "| `OTEL_EXPORTER_OTLP_ENDPOINT` |" in text
     assert "| `ORDERS_SCHEDULE_BUCKETS` | int (≥ 1, ≤ 64) | `4` |" in text
@@ -71,4 +71,4 @@ def test_reference_refuses_an_undocumented_setting(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(docs, "_load", lambda spec: Documented)
     with pytest.raises(ValueError, match=r"Documented\.bare"):
-        docs.reference()
+        docs.configuration()
