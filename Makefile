@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench dashboards docs profile
+.PHONY: help up down status test lint format bench dashboards docs profile kube-tools
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -30,7 +30,7 @@ lint:          ## ruff and mypy (strict) over every package
 	@uv run ruff check .
 	@uv run ruff format --check .
 	@# one run per package: each service has its own tests/conftest.py
-	@for pkg in services/* grafana-dashboards devstack bench tests; do \
+	@for pkg in services/* grafana-dashboards devstack bench tests k8s; do \
 	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
@@ -50,3 +50,6 @@ bench:         ## wrk figures for the running stack, side by side (run `make up`
 profile:       ## pyinstrument reports of a live endpoint: make profile URL=http://127.0.0.1:8000/products [REPEAT=3]
 	@test -n "$(URL)" || { echo 'usage: make profile URL=http://127.0.0.1:8000/products [REPEAT=3]' >&2; exit 2; }
 	@uv run python -m devstack.profile "$(URL)" --repeat $(or $(REPEAT),1)
+
+kube-tools:    ## build helm, the Kubernetes binaries, etcd, kind, crictl, CoreDNS, pause (cached)
+	@uv run python -m k8s.toolchain all
