@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kit.testing import TokenMinter
 
 from devstack import cassandra
+from tests.support.apps import TokenMinter
 
 
 @pytest.fixture(scope="session")

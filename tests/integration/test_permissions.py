@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from kit.testing import GATEWAY_PREFIXES, Permission, parse_permissions, served_routes
 
 from tests.service_stack import Stack, fill
+from tests.support.permissions import GATEWAY_PREFIXES, Permission, parse_permissions, served_routes
 
 pytestmark = pytest.mark.integration
 

@@ -6,93 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from cart import saga
-from cart.config import CartSettings
-from cart.main import create_app
-from cart.testing import CartEnv
 from cassandra.query import SimpleStatement
-from catalog.config import CatalogSettings
-from catalog.main import create_app as create_catalog
-from fastapi import FastAPI
-from kit.testing import HostRouter, TokenMinter, serve, service_token_transport
-from kit.testing import test_keyspace as keyspace_for
-from orders.config import OrdersSettings
-from orders.main import create_app as create_orders
 
-
-async def _drop(app: FastAPI) -> None:
-    keyspace = app.state.settings.cassandra_keyspace
-    await app.state.db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {keyspace}"))
-
-
-@pytest_asyncio.fixture(scope="session")
-async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[CartEnv]:
-    router = HostRouter({"users": service_token_transport(minter)})
-    catalog_app = create_catalog(
-        CatalogSettings(cassandra_keyspace=keyspace_for("catalog"), jwks_url=minter.jwks_url)
-    )
-    orders_app = create_orders(
-        OrdersSettings(
-            cassandra_keyspace=keyspace_for("orders"),
-            jwks_url=minter.jwks_url,
-            catalog_url="http://catalog",
-            users_url="http://users",
-            client_secret="test-secret",
-            worker_enabled=False,
-        ),
-        catalog_transport=router,
-    )
-    cart_app = create_app(
-        CartSettings(
-            cassandra_keyspace=keyspace_for("cart"),
-            jwks_url=minter.jwks_url,
-            catalog_url="http://catalog",
-            orders_url="http://orders",
-            users_url="http://users",
-            client_secret="test-secret",
-            sweep_interval_seconds=0,
-            breaker_recovery_seconds=0.5,
-            upstream_retries=1,
-            replay_wait_seconds=10,
-        ),
-        transport=router,
-    )
-    async with (
-        serve(catalog_app, "http://catalog") as catalog,
-        serve(orders_app, "http://orders") as orders,
-    ):
-        router.routes["catalog"] = httpx.ASGITransport(app=catalog_app)
-        router.routes["orders"] = httpx.ASGITransport(app=orders_app)
-        async with serve(cart_app, "http://cart") as cart:
-            yield CartEnv(cart, catalog, orders, cart_app, router, minter)
-            await _drop(cart_app)
-        await _drop(orders_app)
-        await _drop(catalog_app)
-
+from tests.support.cart import CartEnv
+from tests.support.catalog import new_product, stock_of
 
 pytestmark = pytest.mark.integration
-
-
-async def new_product(env: CartEnv, stock: int = 10, price: str = "19.99") -> str:
-    response = await env.catalog.post(
-        "/products",
-        json={"name": f"p-{uuid.uuid4().hex[:6]}", "category": "test", "price": price,
-              "stock": stock},
-        headers=env.minter.headers("admin"),
-    )  # fmt: skip
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def stock_of(env: CartEnv, product_id: str) -> int:
-    return int((await env.catalog.get(f"/products/{product_id}")).json()["stock"])
 
 
 async def reservation(env: CartEnv, order_id: str) -> dict[str, Any]:

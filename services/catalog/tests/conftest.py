@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from cassandra.query import SimpleStatement
 from catalog.config import CatalogSettings
 from catalog.main import create_app
 from catalog.seed import generate, seed
-from catalog.testing import SEEDED, Catalog, Seeded
-from kit.testing import TokenMinter, serve, test_keyspace
+
+from tests.support.apps import TokenMinter, drop_keyspace, serve, unique_keyspace
+from tests.support.catalog import SEEDED, Catalog, Seeded
 
 
 @pytest.fixture(scope="session")
 async def catalog(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[Catalog]:
     settings = CatalogSettings(
-        cassandra_keyspace=test_keyspace("catalog"),
+        cassandra_keyspace=unique_keyspace("catalog"),
         jwks_url=minter.jwks_url,
         category_cache_seconds=0,
     )
@@ -26,9 +26,7 @@ async def catalog(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[Ca
             await seed(app.state.db, SEEDED, progress=False)
             yield Catalog(client, app, settings, minter)
         finally:
-            await app.state.db.execute(
-                SimpleStatement(f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}")
-            )
+            await drop_keyspace(app)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from catalog.schemas import ProductQuery
 from catalog.service import CatalogService
-from catalog.testing import Catalog, Seeded, uuid_order
+
+from tests.support.catalog import Catalog, Seeded, uuid_order
 
 SORTS = ["name", "-name", "price", "-price"]
 

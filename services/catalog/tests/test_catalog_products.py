@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from catalog.testing import Catalog
+
+from tests.support.catalog import Catalog
 
 
 def _problem(response: Any, status: int) -> dict[str, Any]:

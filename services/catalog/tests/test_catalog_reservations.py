@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from catalog.testing import Catalog
+
+from tests.support.catalog import Catalog
 
 
 async def _product(catalog: Catalog, stock: int) -> str:

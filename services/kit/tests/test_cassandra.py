@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from cassandra.query import SimpleStatement
-from kit import testing
 from kit.cassandra import CassandraDB, qualify
 from kit.migrations import migrate
 from kit.settings import ServiceSettings
+
+from tests.support.apps import unique_keyspace
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_qualify_puts_bare_tables_in_the_keyspace(cql: str, qualified: str) -> N
 
 @pytest.fixture
 async def db(cassandra_node: None) -> AsyncIterator[CassandraDB]:
-    database = CassandraDB(ServiceSettings(cassandra_keyspace=testing.test_keyspace("kit")))
+    database = CassandraDB(ServiceSettings(cassandra_keyspace=unique_keyspace("kit")))
     await database.connect_async()
     try:
         yield database

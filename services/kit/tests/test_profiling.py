@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from kit.app import create_app
 from kit.profiling import split_profile_param
 from kit.settings import ServiceSettings
-from kit.testing import serve
+
+from tests.support.apps import serve
 
 router = APIRouter()
 

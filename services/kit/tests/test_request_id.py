@@ -13,7 +13,8 @@ from kit.app import create_app
 from kit.context import incoming_request_id, request_id
 from kit.http import ServiceClient
 from kit.settings import ServiceSettings
-from kit.testing import serve
+
+from tests.support.apps import serve
 
 FRESH = re.compile(r"[0-9a-f]{32}")
 

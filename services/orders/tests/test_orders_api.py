@@ -6,75 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-import pytest_asyncio
 from cassandra.query import SimpleStatement
-from catalog.config import CatalogSettings
-from catalog.main import create_app as create_catalog
-from fastapi import FastAPI
-from kit.testing import HostRouter, TokenMinter, serve, service_token_transport
-from kit.testing import test_keyspace as keyspace_for
-from orders.config import OrdersSettings
-from orders.main import create_app
-from orders.testing import OrdersEnv
 
-
-async def _drop(app: FastAPI) -> None:
-    keyspace = app.state.settings.cassandra_keyspace
-    await app.state.db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {keyspace}"))
-
-
-@pytest_asyncio.fixture(scope="session")
-async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[OrdersEnv]:
-    catalog_app = create_catalog(
-        CatalogSettings(cassandra_keyspace=keyspace_for("catalog"), jwks_url=minter.jwks_url)
-    )
-    settings = OrdersSettings(
-        cassandra_keyspace=keyspace_for("orders"),
-        jwks_url=minter.jwks_url,
-        catalog_url="http://catalog",
-        users_url="http://users",
-        client_secret="test-secret",
-        lifecycle_delays={"pending": 0, "paid": 0, "shipped": 0},
-        worker_enabled=False,
-        worker_retry_seconds=0.2,
-    )
-    async with serve(catalog_app, "http://catalog") as catalog:
-        transport = HostRouter(
-            {
-                "catalog": httpx.ASGITransport(app=catalog_app),
-                "users": service_token_transport(minter),
-            }
-        )
-        app = create_app(settings, catalog_transport=transport)
-        async with serve(app, "http://orders") as orders:
-            yield OrdersEnv(orders, catalog, app, minter)
-            await _drop(app)
-        await _drop(catalog_app)
-
+from tests.support.catalog import new_product, stock_of
+from tests.support.orders import OrdersEnv
 
 pytestmark = pytest.mark.integration
 LIFECYCLE = ["pending", "paid", "shipped", "delivered"]
-
-
-async def new_product(env: OrdersEnv, stock: int = 10, price: str = "4.50") -> str:
-    response = await env.catalog.post(
-        "/products",
-        json={"name": f"p-{uuid.uuid4().hex[:6]}", "category": "test", "price": price,
-              "stock": stock},
-        headers=env.minter.headers("admin"),
-    )  # fmt: skip
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def stock_of(env: OrdersEnv, product_id: str) -> int:
-    response = await env.catalog.get(f"/products/{product_id}")
-    return int(response.json()["stock"])
 
 
 async def place(

@@ -11,11 +11,12 @@ import pytest
 import pytest_asyncio
 from cassandra.cluster import Cluster
 from fastapi import FastAPI
-from kit.testing import serve, test_keyspace
 from users import keys as keyring
 from users.config import UsersSettings
 from users.main import create_app
-from users.testing import (
+
+from tests.support.apps import serve, unique_keyspace
+from tests.support.users import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     Account,
@@ -27,7 +28,7 @@ from users.testing import (
 
 @pytest.fixture(scope="session")
 def keyspace() -> str:
-    return test_keyspace("users")
+    return unique_keyspace("users")
 
 
 @pytest.fixture(scope="session")

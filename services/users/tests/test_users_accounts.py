@@ -11,7 +11,8 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from users.testing import (
+
+from tests.support.users import (
     ADMIN_USERNAME,
     PASSWORD,
     Account,

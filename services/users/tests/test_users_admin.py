@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from kit.testing import serve
 from pydantic import SecretStr
 from users.cli import admin_main
 from users.config import UsersSettings
 from users.main import create_app
-from users.testing import ADMIN_USERNAME, login, new_account, unique
+
+from tests.support.apps import serve
+from tests.support.users import ADMIN_USERNAME, login, new_account, unique
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from kit.testing import Permission, parse_permissions, served_routes
-from users.testing import (
+
+from tests.support.permissions import Permission, parse_permissions, served_routes
+from tests.support.users import (
     PASSWORD,
     SERVICE_CLIENTS,
     new_account,

@@ -16,9 +16,9 @@ from kit.auth import JWKSVerifier
 from users import keys as keyring
 from users.config import UsersSettings
 from users.main import create_app
-from users.testing import PASSWORD, unique
 
 from devstack.procs import free_port
+from tests.support.users import PASSWORD, unique
 
 pytestmark = pytest.mark.integration
 

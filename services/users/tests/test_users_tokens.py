@@ -22,7 +22,8 @@ from kit.auth import JWKSVerifier
 from kit.errors import Unauthorized
 from prometheus_client import REGISTRY
 from users import keys as keyring
-from users.testing import (
+
+from tests.support.users import (
     PASSWORD,
     SERVICE_CLIENTS,
     Account,
@@ -369,8 +370,9 @@ async def test_service_token_as_json_is_not_accepted(client: httpx.AsyncClient) 
 async def test_no_configured_clients_means_no_service_tokens(
     cassandra_node: None, settings: Any
 ) -> None:
-    from kit.testing import serve
     from users.main import create_app
+
+    from tests.support.apps import serve
 
     bare = create_app(settings.model_copy(update={"service_clients": {}, "admin_username": None}))
     async with serve(bare) as other:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
-from kit.testing import HostRouter, TokenMinter
+
+from tests.support.apps import HostRouter, TokenMinter
 
 
 @dataclass

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-
 from users.config import UsersSettings
 
 ADMIN_USERNAME = "root-admin"

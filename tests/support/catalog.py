@@ -1,20 +1,57 @@
-"""Catalog test helpers: an API client with tokens, and what the seeder wrote (tests only)."""
+"""Catalog test helpers: an API client with tokens, products on demand, what the seeder wrote."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-from fastapi import FastAPI
-from kit.testing import TokenMinter
-
 from catalog.config import CatalogSettings
 from catalog.service import CatalogService
+from fastapi import FastAPI
+
+from tests.support.apps import TokenMinter
 
 SEEDED = 600  # products the seeder writes into the test keyspace
+
+
+async def create_product(
+    client: httpx.AsyncClient, minter: TokenMinter, **fields: Any
+) -> dict[str, Any]:
+    """POST /products as an admin: a fresh product, `fields` overriding the defaults."""
+    body = {
+        "name": f"Test Widget {uuid.uuid4().hex[:8]}",
+        "description": "A widget made for tests",
+        "category": f"test-{uuid.uuid4().hex[:8]}",
+        "price": "9.99",
+        "stock": 10,
+        **fields,
+    }
+    response = await client.post("/products", json=body, headers=minter.headers("admin"))
+    assert response.status_code == 201, response.text
+    product: dict[str, Any] = response.json()
+    return product
+
+
+class WithCatalog(Protocol):
+    """A test handle that reaches a catalog app (the cart and orders tests' environments)."""
+
+    catalog: httpx.AsyncClient
+    minter: TokenMinter
+
+
+async def new_product(env: WithCatalog, stock: int = 10, price: str = "19.99") -> str:
+    """A fresh product in `env`'s catalog; its id."""
+    product = await create_product(env.catalog, env.minter, stock=stock, price=price)
+    return str(product["id"])
+
+
+async def stock_of(env: WithCatalog, product_id: str) -> int:
+    response = await env.catalog.get(f"/products/{product_id}")
+    assert response.status_code == 200, response.text
+    return int(response.json()["stock"])
 
 
 @dataclass
@@ -38,18 +75,7 @@ class Catalog:
         return self.minter.headers("service")
 
     async def create(self, **fields: Any) -> dict[str, Any]:
-        body = {
-            "name": f"Test Widget {uuid.uuid4().hex[:8]}",
-            "description": "A widget made for tests",
-            "category": f"test-{uuid.uuid4().hex[:8]}",
-            "price": "9.99",
-            "stock": 10,
-            **fields,
-        }
-        response = await self.client.post("/products", json=body, headers=self.admin)
-        assert response.status_code == 201, response.text
-        product: dict[str, Any] = response.json()
-        return product
+        return await create_product(self.client, self.minter, **fields)
 
     async def stock(self, product_id: str) -> int:
         response = await self.client.get(f"/products/{product_id}")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
-from kit.testing import TokenMinter
-
 from orders.worker import LifecycleWorker
+
+from tests.support.apps import TokenMinter
 
 
 @dataclass

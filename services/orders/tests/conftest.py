@@ -1,0 +1,52 @@
+"""The orders service under test: the real orders and catalog apps in-process, each in a
+keyspace of its own on the real Cassandra node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+from catalog.config import CatalogSettings
+from catalog.main import create_app as create_catalog
+from orders.config import OrdersSettings
+from orders.main import create_app
+
+from tests.support.apps import (
+    HostRouter,
+    TokenMinter,
+    drop_keyspace,
+    serve,
+    service_token_transport,
+    unique_keyspace,
+)
+from tests.support.orders import OrdersEnv
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[OrdersEnv]:
+    catalog_app = create_catalog(
+        CatalogSettings(cassandra_keyspace=unique_keyspace("catalog"), jwks_url=minter.jwks_url)
+    )
+    settings = OrdersSettings(
+        cassandra_keyspace=unique_keyspace("orders"),
+        jwks_url=minter.jwks_url,
+        catalog_url="http://catalog",
+        users_url="http://users",
+        client_secret="test-secret",
+        lifecycle_delays={"pending": 0, "paid": 0, "shipped": 0},
+        worker_enabled=False,
+        worker_retry_seconds=0.2,
+    )
+    async with serve(catalog_app, "http://catalog") as catalog:
+        transport = HostRouter(
+            {
+                "catalog": httpx.ASGITransport(app=catalog_app),
+                "users": service_token_transport(minter),
+            }
+        )
+        app = create_app(settings, catalog_transport=transport)
+        async with serve(app, "http://orders") as orders:
+            yield OrdersEnv(orders, catalog, app, minter)
+            await drop_keyspace(app)
+        await drop_keyspace(catalog_app)
