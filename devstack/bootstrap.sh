@@ -28,7 +28,7 @@ step "syncing the Python workspace (uv sync --frozen)"
 uv sync --frozen --quiet
 
 step "resolving Cassandra jars (cached under ${PRODUCT_STORE_CACHE:-~/.cache/product-store})"
-python3 devstack/cassandra.py fetch
+python3 -m devstack.cassandra fetch
 step "building Jaeger from the Go module proxy (cached; the first build takes minutes)"
 python3 devstack/jaeger.py
 step "done"

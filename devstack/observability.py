@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import string
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from typing import Any
 
 from devstack import jaeger as jaeger_build
 from devstack.procs import ROOT, VAR, Proc, http_ok, port_open
+from devstack.templates import render
 
 HERE = Path(__file__).resolve().parent
 SERVICES = ("catalog", "cart", "orders", "users")
@@ -117,27 +117,6 @@ ENV_NAMES = {
     "jaeger_spanmetrics_port": "STORE_JAEGER_SPANMETRICS_PORT",
     "jaeger_health_port": "STORE_JAEGER_HEALTH_PORT",
 }
-
-
-class _Template(string.Template):
-    # Case-sensitive UPPER_CASE only, so nginx's $lower_case variables and Go templates'
-    # $labels are never touched (the default idpattern is case-insensitive).
-    idpattern = r"[A-Z][A-Z0-9_]*"
-    flags = re.ASCII
-
-
-_LEFTOVER = re.compile(r"\$\{[A-Z][A-Z0-9_]*\}")
-
-
-def render(template: Path, dest: Path, values: Mapping[str, object]) -> Path:
-    """Substitute ${UPPER} placeholders; refuse to leave one unrendered (a typo would
-    otherwise surface as a confusing error of the program reading the file)."""
-    text = _Template(template.read_text()).safe_substitute({k: str(v) for k, v in values.items()})
-    if leftover := _LEFTOVER.findall(text):
-        raise KeyError(f"{template.name}: no value for {sorted(set(leftover))}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(text)
-    return dest
 
 
 def _which(*names: str) -> str:

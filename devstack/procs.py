@@ -59,14 +59,16 @@ class Proc:
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path = ROOT
     timeout: float = 60.0
+    run_dir: Path | None = None  # where the pid file goes (default var/run)
+    log_dir: Path | None = None  # where the log goes (default var/logs)
 
     @property
     def pidfile(self) -> Path:
-        return RUN / f"{self.name}.pid"
+        return (self.run_dir or RUN) / f"{self.name}.pid"
 
     @property
     def logfile(self) -> Path:
-        return LOGS / f"{self.name}.log"
+        return (self.log_dir or LOGS) / f"{self.name}.log"
 
     def pid(self) -> int | None:
         try:
@@ -78,8 +80,8 @@ class Proc:
 
     def start(self) -> float:
         """Start detached unless already running; wait until ready. Returns seconds taken."""
-        RUN.mkdir(parents=True, exist_ok=True)
-        LOGS.mkdir(parents=True, exist_ok=True)
+        self.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        self.logfile.parent.mkdir(parents=True, exist_ok=True)
         began = time.monotonic()
         if self.pid() is None:
             with self.logfile.open("ab") as log:
@@ -93,12 +95,15 @@ class Proc:
                     start_new_session=True,
                 )
             self.pidfile.write_text(str(child.pid))
-        deadline = began + self.timeout
+        deadline, note = began + self.timeout, began + 10.0
         while not self.ready():
             if self.pid() is None:
                 raise RuntimeError(f"{self.name} exited; last log lines:\n{self.tail()}")
-            if time.monotonic() > deadline:
+            if (now := time.monotonic()) > deadline:
                 raise TimeoutError(f"{self.name} not ready in {self.timeout:.0f}s:\n{self.tail()}")
+            if now > note:  # a progress line on slow starts (busy machine, first run)
+                print(f"[{self.name}] not ready yet after {now - began:.0f}s", flush=True)
+                note += 10.0
             time.sleep(0.2)
         return time.monotonic() - began
 

@@ -1,7 +1,8 @@
 """Product Store / Cassandra: the node as JMX exporter sees it.
 
-Metric names are those produced by devstack/cassandra.py's JMX exporter rules (the chart
-reuses them): coordinator requests ``cassandra_clientrequest_*{operation}``, per-table
+Metric names are those made by the JMX exporter rules in
+devstack/cassandra/conf/jmx-exporter.yaml.template (the chart reuses them): coordinator
+requests ``cassandra_clientrequest_*{operation}``, per-table
 ``cassandra_table_*{keyspace,table}``, node gauges ``cassandra_storage_*``,
 ``cassandra_compaction_*``, ``cassandra_cql_*``, plus the exporter's ``jvm_*``.
 Cassandra reports latencies in microseconds as pre-computed quantile gauges

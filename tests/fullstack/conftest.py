@@ -67,7 +67,7 @@ def observed(stack: Stack, jaeger_ports: obs.Config) -> Iterator[Observed]:
         nginx_exporter_port=free_port(),
         prometheus_port=free_port(),
         alertmanager_port=free_port(),
-        cassandra_metrics=f"127.0.0.1:{cassandra.metrics_port()}",
+        cassandra_metrics=f"127.0.0.1:{cassandra.Settings.from_env().metrics_port}",
         scrape_interval="1s",
         evaluation_interval="1s",
     )

@@ -10,6 +10,7 @@ import pytest
 
 from devstack import observability as obs
 from devstack.procs import VAR
+from devstack.templates import render
 
 pytestmark = pytest.mark.integration
 
@@ -69,9 +70,9 @@ def test_render_refuses_an_unknown_placeholder(tmp_path: Path) -> None:
     template = tmp_path / "t.conf"
     template.write_text("listen ${GATEWAY_PORT}; set $x $host; ${TYPO_HERE}\n")
     with pytest.raises(KeyError, match="TYPO_HERE"):
-        obs.render(template, tmp_path / "out.conf", {"GATEWAY_PORT": 1})
+        render(template, tmp_path / "out.conf", {"GATEWAY_PORT": 1})
     template.write_text("listen ${GATEWAY_PORT}; set $x $host;\n")
-    out = obs.render(template, tmp_path / "out.conf", {"GATEWAY_PORT": 1, "host": "no"})
+    out = render(template, tmp_path / "out.conf", {"GATEWAY_PORT": 1, "host": "no"})
     assert out.read_text() == "listen 1; set $x $host;\n"  # nginx's own variables untouched
 
 
