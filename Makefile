@@ -26,9 +26,10 @@ test:          ## install what is missing, then every test (starts the real comp
 	@uv run python -m devstack.docs reference --check
 	@uv run pytest -p no:cacheprovider
 
-lint:          ## ruff and mypy (strict) over every package
+lint:          ## ruff, mypy (strict) over every package, import contracts (pyproject.toml)
 	@uv run ruff check .
 	@uv run ruff format --check .
+	@uv run lint-imports --no-logo --no-cache
 	@# one run per package: each service has its own tests/conftest.py
 	@for pkg in services/* grafana-dashboards devstack bench tests k8s; do \
 	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
