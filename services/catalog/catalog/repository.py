@@ -304,23 +304,23 @@ class CatalogRepository:
             return StockState(available, None, 0)
         return StockState(available, hold["state"], int(hold["quantity"] or 0))
 
-    async def create_stock(self, product_id: UUID, available: int) -> tuple[bool, int | None]:
-        """Create the stock partition; (False, the current count) when it exists."""
+    async def create_stock(self, product_id: UUID, available: int) -> int | None:
+        """Create the stock partition; the count it has afterwards (None: unknown)."""
         applied, row = await self.db.applied(
             "INSERT INTO stock (product_id, available) VALUES (?, ?) IF NOT EXISTS",
             (product_id, available),
             name="stock_create",
         )
-        return applied, None if applied else row.get("available")
+        return available if applied else row.get("available")
 
-    async def cas_available(self, product_id: UUID, old: int, new: int) -> tuple[bool, int | None]:
-        """`available` from old to new; (False, the current count or None) otherwise."""
+    async def cas_available(self, product_id: UUID, old: int, new: int) -> int | None:
+        """`available` from old to new; the count it has afterwards (None: unknown)."""
         applied, row = await self.db.applied(
             "UPDATE stock SET available = ? WHERE product_id = ? IF available = ?",
             (new, product_id, old),
             name="stock_cas",
         )
-        return applied, None if applied else row.get("available")
+        return new if applied else row.get("available")
 
     async def delete_stock(self, product_id: UUID) -> None:
         """Drop the product's count (a partition delete is not allowed conditionally here);
@@ -333,12 +333,12 @@ class CatalogRepository:
 
     async def hold(
         self, product_id: UUID, order_id: UUID, quantity: int, old: int, now: datetime
-    ) -> tuple[bool, StockState | None]:
+    ) -> StockState | None:
         """Take `quantity` units for the order: the decrement and the hold row commit together.
 
         One single-partition conditional batch: it applies only if `available` is still
-        `old` and the order has no hold on this product yet. When it does not apply,
-        Cassandra sends back the current values, returned as the state to retry from.
+        `old` and the order has no hold on this product yet. Returns the state afterwards:
+        when the batch does not apply, the current values Cassandra sends back.
         """
         batch = BatchStatement(batch_type=BatchType.UNLOGGED)
         batch.add(
@@ -356,13 +356,14 @@ class CatalogRepository:
         )
         rows = await self.db.rows(batch, name="stock_hold")
         if rows and rows[0].get("[applied]"):
-            return True, None
-        return False, _observed(rows, order_id)
+            return StockState(old - quantity, "held", quantity)
+        return _observed(rows, order_id)
 
     async def release_hold(
         self, product_id: UUID, order_id: UUID, quantity: int, old: int, state: HoldState
-    ) -> tuple[bool, StockState | None]:
-        """Give the hold's units back and mark it released, if nothing moved meanwhile."""
+    ) -> StockState | None:
+        """Give the hold's units back and mark it released, if nothing moved meanwhile.
+        Returns the state afterwards (when nothing applied, what Cassandra sends back)."""
         rows = await self.db.rows(
             "UPDATE stock SET available = ?, state = 'released' "
             "WHERE product_id = ? AND order_id = ? IF available = ? AND state = ?",
@@ -370,11 +371,11 @@ class CatalogRepository:
             name="stock_release",
         )
         if rows and rows[0].get("[applied]"):
-            return True, None
+            return StockState(old + quantity, "released", quantity)
         observed = _observed(rows, order_id)
         if observed is not None and observed.hold_state is not None:
             observed = StockState(observed.available, observed.hold_state, quantity)
-        return False, observed
+        return observed
 
     async def commit_hold(self, product_id: UUID, order_id: UUID) -> None:
         await self.db.applied(

@@ -27,7 +27,7 @@ async def get_service(request: Request) -> CatalogService:
     return service
 
 
-Catalog = Annotated[CatalogService, Depends(get_service)]
+Service = Annotated[CatalogService, Depends(get_service)]
 
 public = APIRouter(tags=["catalog"])
 # Internal endpoints stay out of the public OpenAPI document (the gateway serves it).
@@ -35,48 +35,48 @@ internal = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=Fa
 
 
 @public.get("/products", response_model=ProductPage)
-async def list_products(catalog: Catalog, query: Annotated[ProductQuery, Query()]) -> ProductPage:
+async def list_products(service: Service, query: Annotated[ProductQuery, Query()]) -> ProductPage:
     """Products sorted by `sort`, filtered; walk `next_cursor` until it is null."""
-    return await catalog.list_products(query)
+    return await service.listing.list_products(query)
 
 
 @public.get("/products/{product_id}", response_model=Product)
-async def get_product(catalog: Catalog, product_id: UUID) -> Product:
-    return await catalog.get_product(product_id)
+async def get_product(service: Service, product_id: UUID) -> Product:
+    return await service.get_product(product_id)
 
 
 @public.get("/categories", response_model=CategoryList)
-async def list_categories(catalog: Catalog) -> CategoryList:
+async def list_categories(service: Service) -> CategoryList:
     """Categories that have products, with their product counts (cached a few seconds)."""
-    return CategoryList(items=await catalog.categories())
+    return CategoryList(items=await service.listing.categories())
 
 
 @public.post("/products", response_model=Product, status_code=status.HTTP_201_CREATED)
 async def create_product(
-    catalog: Catalog, _admin: AdminUser, body: ProductCreate, response: Response
+    service: Service, _admin: AdminUser, body: ProductCreate, response: Response
 ) -> Product:
-    product = await catalog.create_product(body)
+    product = await service.create_product(body)
     response.headers["Location"] = f"/products/{product.id}"
     return product
 
 
 @public.put("/products/{product_id}", response_model=Product)
 async def replace_product(
-    catalog: Catalog, _admin: AdminUser, product_id: UUID, body: ProductCreate
+    service: Service, _admin: AdminUser, product_id: UUID, body: ProductCreate
 ) -> Product:
-    return await catalog.replace_product(product_id, body)
+    return await service.replace_product(product_id, body)
 
 
 @public.patch("/products/{product_id}", response_model=Product)
 async def update_product(
-    catalog: Catalog, _admin: AdminUser, product_id: UUID, body: ProductPatch
+    service: Service, _admin: AdminUser, product_id: UUID, body: ProductPatch
 ) -> Product:
-    return await catalog.update_product(product_id, body)
+    return await service.update_product(product_id, body)
 
 
 @public.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_product(catalog: Catalog, _admin: AdminUser, product_id: UUID) -> Response:
-    await catalog.delete_product(product_id)
+async def delete_product(service: Service, _admin: AdminUser, product_id: UUID) -> Response:
+    await service.delete_product(product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -90,31 +90,33 @@ async def delete_product(catalog: Catalog, _admin: AdminUser, product_id: UUID) 
     responses={200: {"description": "The same order and items again: the existing hold"}},
 )
 async def reserve(
-    catalog: Catalog, _caller: ServiceCaller, body: ReservationRequest, response: Response
+    service: Service, _caller: ServiceCaller, body: ReservationRequest, response: Response
 ) -> Reservation:
     """Hold every item for the order, or nothing (409 naming the short items)."""
-    reservation, created = await catalog.reserve(body.order_id, body.quantities(), body.ttl_seconds)
+    reservation, created = await service.reservations.reserve(
+        body.order_id, body.quantities(), body.ttl_seconds
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return reservation
 
 
 @internal.post("/reservations/sweep", response_model=SweepResult)
-async def sweep(catalog: Catalog, _caller: ServiceCaller) -> SweepResult:
+async def sweep(service: Service, _caller: ServiceCaller) -> SweepResult:
     """Release the reservations whose hold time is over."""
-    return SweepResult(released=await catalog.release_expired())
+    return SweepResult(released=await service.reservations.release_expired())
 
 
 @internal.get("/reservations/{order_id}", response_model=Reservation)
-async def get_reservation(catalog: Catalog, _caller: ServiceCaller, order_id: UUID) -> Reservation:
-    return await catalog.get_reservation(order_id)
+async def get_reservation(service: Service, _caller: ServiceCaller, order_id: UUID) -> Reservation:
+    return await service.reservations.get_reservation(order_id)
 
 
 @internal.post("/reservations/{order_id}/release", response_model=Reservation)
-async def release(catalog: Catalog, _caller: ServiceCaller, order_id: UUID) -> Reservation:
-    return await catalog.release(order_id)
+async def release(service: Service, _caller: ServiceCaller, order_id: UUID) -> Reservation:
+    return await service.reservations.release(order_id)
 
 
 @internal.post("/reservations/{order_id}/commit", response_model=Reservation)
-async def commit(catalog: Catalog, _caller: ServiceCaller, order_id: UUID) -> Reservation:
-    return await catalog.commit(order_id)
+async def commit(service: Service, _caller: ServiceCaller, order_id: UUID) -> Reservation:
+    return await service.reservations.commit(order_id)

@@ -37,7 +37,7 @@ Price = Annotated[
     AfterValidator(_cents),
 ]
 # Filter bounds compare numerically and are not rounded (min_price=1.234 excludes 1.23); the
-# scan uses the whole-cent bounds that select the same prices (service.cents).
+# scan uses the whole-cent bounds that select the same prices (listing.cents).
 PriceBound = Annotated[Decimal, Field(ge=0, lt=MAX_PRICE, allow_inf_nan=False)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]

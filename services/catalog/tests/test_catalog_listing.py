@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from catalog.listing import Listing
 from catalog.schemas import ProductQuery
-from catalog.service import CatalogService
 
 from tests.support.catalog import Catalog, Seeded, uuid_order
 
@@ -107,7 +107,7 @@ async def test_short_pages_when_the_scan_budget_runs_out(
 ) -> None:
     """A rare match makes pages short or empty, but the walk still finds each exactly once."""
     settings = catalog.settings.model_copy(update={"list_scan_budget": 100})
-    service = CatalogService(catalog.service.repo, settings)
+    listing = Listing(catalog.service.repo, settings)
     word = "Quill & Co"  # one Books brand among ~600 products
     want = expected([p for p in seeded if word.lower() in p.name.lower()], sort)
     assert want
@@ -115,7 +115,7 @@ async def test_short_pages_when_the_scan_budget_runs_out(
     cursor = None
     short_pages = 0
     for _ in range(200):
-        page = await service.list_products(ProductQuery(q=word, sort=sort, limit=5, cursor=cursor))
+        page = await listing.list_products(ProductQuery(q=word, sort=sort, limit=5, cursor=cursor))
         got += [str(p.id) for p in page.items]
         short_pages += len(page.items) < 5 and page.next_cursor is not None
         cursor = page.next_cursor

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from catalog import cursor
 from catalog.errors import InvalidCursor
+from catalog.listing import ScanPlan
 from catalog.repository import ListingRow, ProductRecord
 from catalog.schemas import ProductCreate, ProductPatch, ProductQuery, ReservationRequest
 from catalog.seed import CATALOG, generate, product_id
-from catalog.service import ScanPlan, now_utc
+from kit.clock import now as now_utc
 from pydantic import ValidationError
 
 

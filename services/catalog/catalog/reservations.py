@@ -1,0 +1,327 @@
+"""Stock reservations: holds for an order, all or nothing.
+
+Stock is never oversold: every change of a product's `available` count is a compare-and-set
+(Cassandra lightweight transaction). A hold for an order is a single-partition conditional
+batch that decrements `available` and inserts the order's hold row together, so a retried
+or duplicated reservation can never take units twice.
+
+A reservation is a small state machine in the `reservations` table, every transition an LWT:
+
+    pending --(all items held)--> held --commit--> committed
+       |                            |                  |
+       +--(short / unknown)--> rejected                |
+       +--------(release, expiry)---+---> released <---+
+
+The status moves first; holds follow. Units go back only after the status left
+pending/held/committed, so a hold seen in state 'released' always means the reservation is
+closed, and any request that finds the reservation closed releases whatever holds it made.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+from enum import Enum
+from uuid import UUID
+
+from kit.cassandra import Row
+from kit.clock import now as now_utc
+from kit.clock import utc
+from kit.metrics import labelled_counter
+
+from catalog.cas import compare_and_set
+from catalog.config import CatalogSettings
+from catalog.errors import (
+    InsufficientStock,
+    ProductNotFound,
+    ReservationClosed,
+    ReservationMismatch,
+    ReservationNotFound,
+)
+from catalog.repository import CatalogRepository, StockState
+from catalog.schemas import Reservation, ReservationItem, ShortItem
+
+log = logging.getLogger("catalog.reservations")
+
+RESERVATIONS = labelled_counter(
+    "store_stock_reservations_total",
+    "Stock reservation operations by result",
+    "result",
+    ("reserved", "insufficient", "idempotent", "released", "committed"),
+)
+
+
+class HoldOutcome(Enum):
+    HELD = "held"  # the order holds the units (now, or since an earlier attempt)
+    SHORT = "short"
+    UNKNOWN = "unknown"  # no such product
+    CLOSED = "closed"  # the order's hold was released: the reservation is closed
+
+
+def hold_outcome(state: StockState | None, quantity: int) -> HoldOutcome | None:
+    """Where an order's hold of `quantity` units stands; None: it can still be taken."""
+    if state is None:
+        return HoldOutcome.UNKNOWN
+    if state.hold_state in ("held", "committed"):
+        return HoldOutcome.HELD
+    if state.hold_state == "released":
+        return HoldOutcome.CLOSED
+    if state.available < quantity:
+        return HoldOutcome.SHORT
+    return None
+
+
+def _reservation(row: Row) -> Reservation:
+    items = row.get("items") or {}
+    return Reservation(
+        order_id=row["order_id"],
+        status=row["status"],
+        items=[ReservationItem(product_id=p, quantity=q) for p, q in sorted(items.items())],
+        created_at=utc(row["created_at"]),
+        expires_at=utc(row["expires_at"]),
+    )
+
+
+class Reservations:
+    def __init__(self, repo: CatalogRepository, settings: CatalogSettings) -> None:
+        self.repo = repo
+        self.settings = settings
+
+    def _deadline(self) -> float:
+        """When a contended compare-and-set loop gives up (503)."""
+        return time.monotonic() + self.settings.reservation_deadline_seconds
+
+    async def reserve(
+        self, order_id: UUID, items: dict[UUID, int], ttl_seconds: int | None = None
+    ) -> tuple[Reservation, bool]:
+        """Hold every item for the order, or nothing. Returns (reservation, newly created).
+
+        The same order with the same items again returns the reservation and takes nothing
+        more; with other items it is a conflict. A rejected or released reservation stays
+        closed: a new attempt needs a new order id.
+        """
+        now = now_utc()
+        ttl = ttl_seconds or self.settings.reservation_ttl_seconds
+        created, row = await self.repo.create_reservation(
+            order_id, items, now, now + timedelta(seconds=ttl)
+        )
+        if not created:
+            if dict(row.get("items") or {}) != items:
+                raise ReservationMismatch(order_id)
+            status = row.get("status")
+            if status in ("held", "committed"):
+                RESERVATIONS.labels("idempotent").inc()
+                return _reservation(row), False
+            if status in ("rejected", "released"):
+                raise self._closed_error(order_id, row)
+            # 'pending': another request for this order is in flight, or one crashed midway.
+            # The steps below are idempotent per order, so run them too.
+        await self._hold_all(order_id, items, fresh=created)
+        applied, status = await self.repo.transition(order_id, "pending", "held", now_utc())
+        if applied or status in ("held", "committed"):
+            RESERVATIONS.labels("reserved" if created else "idempotent").inc()
+            final = await self.repo.get_reservation(order_id)
+            assert final is not None
+            return _reservation(final), created
+        # Closed meanwhile (released, expired, or rejected by a concurrent duplicate):
+        # give back whatever this request took.
+        await self._release_holds(order_id, items)
+        final = await self.repo.get_reservation(order_id)
+        if final is None:
+            raise ReservationNotFound(order_id)
+        raise self._closed_error(order_id, final)
+
+    async def _hold_all(self, order_id: UUID, items: dict[UUID, int], *, fresh: bool) -> None:
+        """Hold each item in product order; on a shortage reject the order and compensate.
+
+        Returns when every item is held by the order, or when the reservation turns out
+        closed by someone else (the caller's transition to 'held' then fails and cleans up).
+        """
+        levels = await self.repo.stock_levels(list(items))
+        missing = sorted(p for p in items if p not in levels)
+        if missing:
+            await self._reject(order_id, items, ProductNotFound(missing))
+            return
+        if fresh:
+            # Fail fast, naming every short item, before taking anything. A product this
+            # order already holds (a concurrent duplicate of the request) is not short.
+            short = []
+            for product_id, quantity in sorted(items.items()):
+                if levels[product_id] < quantity:
+                    state = await self.repo.stock_for_order(product_id, order_id)
+                    if state is not None and state.hold_state in ("held", "committed"):
+                        continue
+                    available = state.available if state else 0
+                    if available < quantity:
+                        short.append(
+                            ShortItem(
+                                product_id=product_id, requested=quantity, available=available
+                            )
+                        )
+            if short:
+                await self._reject(order_id, items, InsufficientStock(short))
+                return
+        deadline = self._deadline()
+        for product_id, quantity in sorted(items.items()):
+            outcome, available = await self._hold_one(order_id, product_id, quantity, deadline)
+            if outcome is HoldOutcome.HELD:
+                continue
+            if outcome is HoldOutcome.CLOSED:
+                return
+            if outcome is HoldOutcome.UNKNOWN:
+                await self._reject(order_id, items, ProductNotFound([product_id]))
+                return
+            # Short while holding (someone took the units after the pre-check). The items
+            # before this one are held by this order; name this one and any short after it.
+            rest = [p for p in sorted(items) if p > product_id]
+            current = await self.repo.stock_levels(rest)
+            short = [ShortItem(product_id=product_id, requested=quantity, available=available)]
+            short += [
+                ShortItem(product_id=p, requested=items[p], available=current.get(p, 0))
+                for p in rest
+                if current.get(p, 0) < items[p]
+            ]
+            await self._reject(order_id, items, InsufficientStock(short))
+            return
+
+    async def _hold_one(
+        self, order_id: UUID, product_id: UUID, quantity: int, deadline: float
+    ) -> tuple[HoldOutcome, int]:
+        """Take one item for the order; (outcome, the available units last seen)."""
+
+        def settled(state: StockState | None) -> tuple[HoldOutcome, int] | None:
+            outcome = hold_outcome(state, quantity)
+            if outcome is None:
+                return None
+            return outcome, state.available if state else 0
+
+        async def write(state: StockState | None) -> StockState | None:
+            assert state is not None  # settled: no such product
+            return await self.repo.hold(product_id, order_id, quantity, state.available, now_utc())
+
+        return await compare_and_set(
+            product_id,
+            await self.repo.stock_for_order(product_id, order_id),
+            settled=settled,
+            write=write,
+            reread=lambda: self.repo.stock_for_order(product_id, order_id),
+            deadline=deadline,
+        )
+
+    async def _reject(
+        self, order_id: UUID, items: dict[UUID, int], error: InsufficientStock | ProductNotFound
+    ) -> None:
+        """Close the pending reservation as rejected, give back its holds, raise `error`.
+
+        Returns instead when a concurrent duplicate of the request already got every item
+        held: the reservation stands.
+        """
+        if isinstance(error, InsufficientStock):
+            reason = "insufficient"
+            details = json.dumps([s.model_dump(mode="json") for s in error.short_items])
+        else:
+            reason = "unknown_product"
+            details = json.dumps(error.extra["product_ids"])
+        applied, status = await self.repo.reject(order_id, now_utc(), reason, details)
+        if status in ("held", "committed"):
+            return
+        await self._release_holds(order_id, items)
+        if applied and reason == "insufficient":
+            RESERVATIONS.labels("insufficient").inc()
+        if applied or status == "rejected":
+            raise error
+        raise ReservationClosed(order_id, str(status))
+
+    def _closed_error(self, order_id: UUID, row: Row) -> Exception:
+        status = str(row.get("status"))
+        details = row.get("short_items")
+        if status == "rejected" and isinstance(details, str):
+            if row.get("reason") == "insufficient":
+                return InsufficientStock([ShortItem(**s) for s in json.loads(details)])
+            if row.get("reason") == "unknown_product":
+                return ProductNotFound([UUID(p) for p in json.loads(details)])
+        return ReservationClosed(order_id, status)
+
+    async def get_reservation(self, order_id: UUID) -> Reservation:
+        row = await self.repo.get_reservation(order_id)
+        if row is None:
+            raise ReservationNotFound(order_id)
+        return _reservation(row)
+
+    async def release(self, order_id: UUID) -> Reservation:
+        """Give the order's units back (idempotent); committed holds are released too."""
+        row = await self.repo.get_reservation(order_id, serial=True)
+        if row is None:
+            raise ReservationNotFound(order_id)
+        status = row["status"]
+        while status in ("pending", "held", "committed"):
+            applied, current = await self.repo.transition(order_id, status, "released", now_utc())
+            if applied:
+                RESERVATIONS.labels("released").inc()
+                break
+            status = current
+        await self._release_holds(order_id, dict(row["items"] or {}))
+        return await self.get_reservation(order_id)
+
+    async def commit(self, order_id: UUID) -> Reservation:
+        """held -> committed: the expiry sweep leaves committed reservations alone."""
+        row = await self.repo.get_reservation(order_id, serial=True)
+        if row is None:
+            raise ReservationNotFound(order_id)
+        status = row["status"]
+        if status == "held":
+            applied, status = await self.repo.transition(order_id, "held", "committed", now_utc())
+            if applied:
+                RESERVATIONS.labels("committed").inc()
+        if status != "committed":
+            raise ReservationClosed(order_id, str(status))
+        for product_id in sorted(row["items"] or {}):
+            await self.repo.commit_hold(product_id, order_id)
+        return await self.get_reservation(order_id)
+
+    async def release_expired(self, now: datetime | None = None) -> int:
+        """Release reservations whose hold time is over (held, or pending after a crash)."""
+        now = now or now_utc()
+        released = 0
+        for status in ("held", "pending"):
+            rows = await self.repo.expired_reservations(status, now, self.settings.sweep_batch)
+            for row in rows:
+                order_id = row["order_id"]
+                applied, _ = await self.repo.transition(order_id, status, "released", now_utc())
+                if not applied:
+                    continue  # committed, released or rejected meanwhile
+                full = await self.repo.get_reservation(order_id)
+                await self._release_holds(order_id, dict((full or {}).get("items") or {}))
+                RESERVATIONS.labels("released").inc()
+                released += 1
+        if released:
+            log.info("released %d expired reservations", released)
+        return released
+
+    async def _release_holds(self, order_id: UUID, items: dict[UUID, int]) -> None:
+        """Give back the units of every live hold of the order (each exactly once)."""
+        deadline = self._deadline()
+        for product_id in sorted(items):
+            await self._release_hold(order_id, product_id, deadline)
+
+    async def _release_hold(self, order_id: UUID, product_id: UUID, deadline: float) -> None:
+        def settled(state: StockState | None) -> bool | None:
+            live = state is not None and state.hold_state in ("held", "committed")
+            return None if live else True
+
+        async def write(state: StockState | None) -> StockState | None:
+            assert state is not None and state.hold_state is not None  # settled: no live hold
+            return await self.repo.release_hold(
+                product_id, order_id, state.hold_quantity, state.available, state.hold_state
+            )
+
+        await compare_and_set(
+            product_id,
+            await self.repo.stock_for_order(product_id, order_id),
+            settled=settled,
+            write=write,
+            reread=lambda: self.repo.stock_for_order(product_id, order_id),
+            deadline=deadline,
+        )
