@@ -84,7 +84,8 @@ def build(force: bool = False) -> Path:
     _run([go, "get", f"{MODULE}/cmd/jaeger@{MODULE_VERSION}"], work)
     version_pkg = f"{MODULE}/internal/version"
     ldflags = f"-s -w -X {version_pkg}.latestVersion={PRODUCT_VERSION}"
-    partial = target.with_name(target.name + ".partial")
+    # pid-suffixed: two concurrent bootstraps (make up beside make test) must not share it
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
     _run(
         [go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial), f"{MODULE}/cmd/jaeger"],
