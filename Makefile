@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench dashboards docs profile kube-tools
+.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -31,7 +31,7 @@ lint:          ## ruff, mypy (strict) over every package, import contracts (pypr
 	@uv run ruff format --check .
 	@uv run lint-imports --no-logo --no-cache
 	@# one run per package: each service has its own tests/conftest.py
-	@for pkg in services/* grafana-dashboards devstack bench tests k8s; do \
+	@for pkg in services/* grafana-dashboards devstack bench loadtest tests k8s; do \
 	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
@@ -45,8 +45,12 @@ format:        ## ruff fixes and formatting
 	@uv run ruff check --fix .
 	@uv run ruff format .
 
-bench:         ## wrk figures for the running stack, side by side (run `make up` first)
-	@uv run python -m bench.endpoints
+bench:         ## the store against its ceiling, side by side in one run; report into docs/bench/
+	@bash devstack/bootstrap.sh
+	@uv run python -m bench
+
+loadtest:      ## Locust shoppers against the running stack (gateway limits lifted): make loadtest [PROFILE=smoke|shop|soak|ui]
+	@uv run python -m bench.loadtest $(or $(PROFILE),smoke)
 
 profile:       ## pyinstrument reports of a live endpoint: make profile URL=http://127.0.0.1:8000/products [REPEAT=3]
 	@test -n "$(URL)" || { echo 'usage: make profile URL=http://127.0.0.1:8000/products [REPEAT=3]' >&2; exit 2; }

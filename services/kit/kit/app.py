@@ -85,7 +85,8 @@ def create_app(
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    install_metrics(app)
+    if settings.metrics_enabled:
+        install_metrics(app)
     setup_tracing(app, settings.service_name, settings.otel_exporter_otlp_endpoint)
     if settings.profiling_enabled:  # opt-in, never in production: see kit/profiling.py
         # Added last, so outermost of the app's middleware: the profile covers them too.

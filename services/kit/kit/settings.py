@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
     )
 
+    # HTTP metrics at /metrics (Prometheus). Off only to measure what they cost (make bench).
+    metrics_enabled: bool = True
+
     # `?profile=1` answers with a pyinstrument report (kit/profiling.py). Never in production:
     # anyone who reaches the service could make requests slow and read its internals.
     profiling_enabled: bool = Field(
