@@ -55,8 +55,10 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
     )
 
-    # HTTP metrics at /metrics (Prometheus). Off only to measure what they cost (make bench).
-    metrics_enabled: bool = True
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve HTTP metrics at `/metrics`; off only to measure their cost (make bench)",
+    )
 
     # `?profile=1` answers with a pyinstrument report (kit/profiling.py). Never in production:
     # anyone who reaches the service could make requests slow and read its internals.
