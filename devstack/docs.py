@@ -235,6 +235,7 @@ METRIC_SOURCES = {
     "kit.cassandra": "every service",
     "kit.http": "cart, orders (callers)",
     "catalog.service": "catalog",
+    "catalog.reservations": "catalog",
     "cart.service": "cart",
     "orders.service": "orders",
     "users.metrics": "users",
