@@ -36,6 +36,16 @@ def test_the_site_builds_strictly(docs_site: Path) -> None:
     assert (docs_site / "configuration" / "index.html").exists()
 
 
+def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
+    """Strict mode only counts the warnings mkdocs prints: the build must not silence them."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\nSee [the missing page](missing.md).\n")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text("site_name: t\ndocs_dir: docs\ntheme: {name: material}\n")
+    with pytest.raises(RuntimeError, match=r"missing\.md"):
+        docs.build(tmp_path / "site", config=config)
+
+
 def test_every_alert_links_its_runbook_page(docs_site: Path) -> None:
     alerts = _alerts()
     assert len(alerts) >= 6
