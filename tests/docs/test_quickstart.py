@@ -1,5 +1,6 @@
-"""The quick start ("Try it" on the site's home page) as it stands, through a real nginx
-gateway in front of the four services: the commands a newcomer copies are the ones run here."""
+"""The quick start ("Try it" on the site's home page and in the README) as it stands,
+through a real nginx gateway in front of the four services: the commands a newcomer copies
+are the ones run here."""
 
 from __future__ import annotations
 
@@ -35,17 +36,21 @@ def gateway(stack: Stack) -> Iterator[str]:
         proc.stop()
 
 
-def quickstart_script() -> str:
-    page = (ROOT / "docs" / "index.md").read_text()
-    block = re.search(r"<!-- quickstart -->\n```bash\n(.*?)```", page, re.S)
-    assert block, "docs/index.md lost its <!-- quickstart --> block"
+def quickstart_script(path: str) -> str:
+    page = (ROOT / path).read_text()
+    block = re.search(r"<!-- quickstart[^>]*-->\n```bash\n(.*?)```", page, re.S)
+    assert block, f"{path} lost its <!-- quickstart --> block"
     assert block[1].startswith(DOCUMENTED_GATEWAY)
     return block[1]
 
 
+def test_readme_shows_the_same_quickstart() -> None:
+    assert quickstart_script("README.md") == quickstart_script("docs/index.md")
+
+
 async def test_quickstart_runs_against_the_store(stack: Stack, gateway: str) -> None:
     await stack.new_product(stock=5)  # the test stack starts with an empty catalog
-    script = quickstart_script().replace(DOCUMENTED_GATEWAY, f"GW={gateway}\n", 1)
+    script = quickstart_script("docs/index.md").replace(DOCUMENTED_GATEWAY, f"GW={gateway}\n", 1)
     argv = ["bash", "-euo", "pipefail", "-c", script]
     done = await asyncio.to_thread(
         subprocess.run, argv, capture_output=True, text=True, timeout=120
