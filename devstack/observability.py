@@ -23,13 +23,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kit.topology import TOPOLOGY
+
 from devstack import jaeger as jaeger_build
 from devstack.procs import ROOT, VAR, Proc, http_ok, port_open
 from devstack.templates import render
 
 HERE = Path(__file__).resolve().parent
-SERVICES = ("catalog", "cart", "orders", "users")
-DEFAULT_SERVICE_PORTS = {"catalog": 8000, "cart": 8001, "orders": 8002, "users": 8003}
+SERVICES = TOPOLOGY.names
 # Swagger UI files we serve; the source maps and ES bundles are not needed by the page.
 SWAGGER_ASSETS = (
     "swagger-ui-bundle.js",
@@ -47,9 +48,9 @@ SWAGGER_ASSETS = (
 class Config:
     """Every address and knob of the gateway and observability processes."""
 
-    gateway_port: int = 8080
+    gateway_port: int = TOPOLOGY.gateway.port
     upstreams: Mapping[str, str] = field(
-        default_factory=lambda: {s: f"127.0.0.1:{p}" for s, p in DEFAULT_SERVICE_PORTS.items()}
+        default_factory=lambda: {s.name: f"127.0.0.1:{s.port}" for s in TOPOLOGY}
     )
     gateway_workers: str = "1"
     gateway_rate: str = "50r/s"

@@ -15,40 +15,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from kit.topology import TOPOLOGY, Service
 
 from devstack import cassandra, docs, observability
 from devstack.procs import ROOT, VAR, Proc, http_ok
 
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    port: int
-    public_prefix: str
-
-    @property
-    def env_prefix(self) -> str:
-        return f"{self.name.upper()}_"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def available(self) -> bool:
-        """Services appear issue by issue; run the ones whose package exists."""
-        return importlib.util.find_spec(f"{self.name}.main") is not None
-
-
-# Start order: users publishes the JWKS the others verify against.
-SERVICES = (
-    Service("users", 8003, "/user-api"),
-    Service("catalog", 8000, "/api"),
-    Service("orders", 8002, "/order-api"),
-    Service("cart", 8001, "/cart-api"),
-)
+# Start order: the token issuer first (the others verify against its JWKS), then each
+# service after the ones it calls.
+SERVICES = TOPOLOGY.start_order()
 SECRETS = VAR / "secrets"
+
+
+def available(service: Service) -> bool:
+    """Services appear issue by issue; run the ones whose package exists."""
+    return importlib.util.find_spec(f"{service.name}.main") is not None
 
 
 def local_secret(name: str, length: int = 24) -> str:
@@ -63,17 +44,20 @@ def local_secret(name: str, length: int = 24) -> str:
 
 def service_env(service: Service, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment of one service in the local stack."""
-    users = f"http://127.0.0.1:{SERVICES[0].port}"
-    p = service.env_prefix
     env = {
-        f"{p}JWKS_URL": f"{users}/.well-known/jwks.json",
-        f"{p}HEALTH_PEERS": json.dumps({s.name: f"{s.url}/health/ready" for s in SERVICES}),
-        f"{p}CASSANDRA_PORT": str(cassandra.cql_port()),
+        service.env("jwks_url"): f"{TOPOLOGY.issuer.local_url}/.well-known/jwks.json",
+        service.env("health_peers"): json.dumps(
+            {s.name: f"{s.local_url}/health/ready" for s in TOPOLOGY}
+        ),
+        service.env("cassandra_port"): str(cassandra.cql_port()),
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
         # `?profile=1` answers with a pyinstrument report (devstack/profile.py): local only.
-        f"{p}PROFILING_ENABLED": "true",
+        service.env("profiling_enabled"): "true",
     }
-    clients = {"cart": local_secret("client-cart"), "orders": local_secret("client-orders")}
+    # Whoever calls the token issuer signs in there with a client secret of its own.
+    clients = {
+        s.name: local_secret(f"client-{s.name}") for s in TOPOLOGY.callers_of(TOPOLOGY.token_issuer)
+    }
     if service.name == "users":
         admin_password = SECRETS / "admin-password"
         local_secret("admin-password")
@@ -84,13 +68,11 @@ def service_env(service: Service, extra: Mapping[str, str] | None = None) -> dic
             "USERS_ADMIN_PASSWORD_FILE": str(admin_password),
             "USERS_LOCAL_KEYS_DIR": str(VAR / "users-keys"),
         }
+    env |= {service.url_env(name): TOPOLOGY.service(name).local_url for name in service.calls}
     if service.name in clients:
         env |= {
-            f"{p}CATALOG_URL": "http://127.0.0.1:8000",
-            f"{p}ORDERS_URL": "http://127.0.0.1:8002",
-            f"{p}USERS_URL": users,
-            f"{p}CLIENT_ID": service.name,
-            f"{p}CLIENT_SECRET": clients[service.name],
+            service.env("client_id"): service.name,
+            service.env("client_secret"): clients[service.name],
         }
     return env | dict(extra or {})
 
@@ -109,8 +91,7 @@ def service_proc(service: Service, port: int | None = None, **extra: str) -> Pro
 
 
 def seed_catalog() -> None:
-    catalog = next(s for s in SERVICES if s.name == "catalog")
-    env = {**os.environ, **service_env(catalog)}
+    env = {**os.environ, **service_env(TOPOLOGY.service("catalog"))}
     subprocess.run(
         [sys.executable, "-m", "catalog.seed", "--if-empty"], cwd=ROOT, env=env, check=True
     )
@@ -123,9 +104,11 @@ def up() -> None:
     jaeger, rest = procs[0], procs[1:]
     print(f"[stack] {jaeger.name}: ready in {jaeger.start():.1f}s", flush=True)
     for service in SERVICES:
-        if service.available:
+        if available(service):
             took = service_proc(service).start()
-            print(f"[stack] {service.name}: ready in {took:.1f}s on {service.url}", flush=True)
+            print(
+                f"[stack] {service.name}: ready in {took:.1f}s on {service.local_url}", flush=True
+            )
             if service.name == "catalog":
                 seed_catalog()
     cfg = observability.Config.from_env()
@@ -140,20 +123,22 @@ def print_urls() -> None:
     cfg = observability.Config.from_env()
     gateway = f"http://127.0.0.1:{cfg.gateway_port}"
     print("Product Store is running:")
-    print(f"  store (gateway)  {gateway}/api/products   health {gateway}/health")
+    products = f"{gateway}{TOPOLOGY.service('catalog').prefix}/products"
+    print(f"  store (gateway)  {products}   health {gateway}/health")
     print(f"  Swagger UI       {gateway}/swagger/")
     print(f"  Documentation    {gateway}/docs/")
     for service in SERVICES:
-        if service.available:
-            print(f"  {service.name:<16} {service.url}   metrics {service.url}/metrics")
+        if available(service):
+            url = service.local_url
+            print(f"  {service.name:<16} {url}   metrics {url}/metrics")
     print(f"  Prometheus       http://127.0.0.1:{cfg.prometheus_port}")
     print(f"  Alertmanager     http://127.0.0.1:{cfg.alertmanager_port}")
     print(f"  Jaeger           http://127.0.0.1:{cfg.jaeger_ui_port}")
     print(f"  Cassandra        127.0.0.1:{cassandra.cql_port()} (CQL)")
-    if SERVICES[0].available:
+    if available(TOPOLOGY.issuer):
         password = SECRETS / "admin-password"
         print(
-            f"\nSign in as admin: POST {gateway}/user-api/login "
+            f"\nSign in as admin: POST {gateway}{TOPOLOGY.issuer.prefix}/login "
             f'{{"username": "admin", "password": "$(cat {password.relative_to(ROOT)})"}}'
         )
     print("Stop everything with: make down")
@@ -169,7 +154,7 @@ def down() -> None:
 
 def status() -> None:
     for service in SERVICES:
-        state = "ready" if http_ok(f"{service.url}/health/ready") else "down"
+        state = "ready" if http_ok(f"{service.local_url}/health/ready") else "down"
         print(f"{service.name:<16} {state}")
     print(f"{'cassandra':<16} {'up' if cassandra.is_up() else 'down'}")
 

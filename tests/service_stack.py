@@ -25,11 +25,12 @@ from typing import Any
 import httpx
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import RoundRobinPolicy
+from kit.topology import TOPOLOGY
 
 from devstack import cassandra
 from devstack.procs import Proc, free_port, http_ok
 
-SERVICE_NAMES = ("users", "catalog", "orders", "cart")
+SERVICE_NAMES = tuple(s.name for s in TOPOLOGY.start_order())
 
 
 @dataclass
@@ -138,7 +139,7 @@ class Stack:
 
     async def service_headers(self, client_id: str = "cart") -> dict[str, str]:
         """A service-role token, as the cart (or orders) service gets one."""
-        secret = self.services[client_id].env[f"{client_id.upper()}_CLIENT_SECRET"]
+        secret = self.services[client_id].env[TOPOLOGY.service(client_id).env("client_secret")]
         async with self.client("users") as users:
             response = await users.post(
                 "/oauth/token",
@@ -236,18 +237,17 @@ def build_stack(tag: str, keys_dir: Path, otlp_endpoint: str = "") -> Stack:
     keyspaces = {name: f"it_{name}_{tag}" for name in SERVICE_NAMES}
     secrets_ = {"cart": secrets.token_urlsafe(16), "orders": secrets.token_urlsafe(16)}
     admin_password = secrets.token_urlsafe(16)
-    users_url = f"http://127.0.0.1:{ports['users']}"
     peers = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICE_NAMES}
 
     def base(name: str) -> dict[str, str]:
-        p = f"{name.upper()}_"
+        s = TOPOLOGY.service(name)
         return {
-            f"{p}CASSANDRA_KEYSPACE": keyspaces[name],
-            f"{p}CASSANDRA_PORT": str(cassandra.cql_port()),
-            f"{p}JWKS_URL": f"{users_url}/.well-known/jwks.json",
-            f"{p}LOG_LEVEL": "INFO",
+            s.env("cassandra_keyspace"): keyspaces[name],
+            s.env("cassandra_port"): str(cassandra.cql_port()),
+            s.env("jwks_url"): f"{peers[TOPOLOGY.token_issuer]}/.well-known/jwks.json",
+            s.env("log_level"): "INFO",
             "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
-        }
+        } | {s.url_env(called): peers[called] for called in s.calls}
 
     env = {
         "users": base("users")
@@ -265,8 +265,6 @@ def build_stack(tag: str, keys_dir: Path, otlp_endpoint: str = "") -> Stack:
         "catalog": base("catalog"),
         "orders": base("orders")
         | {
-            "ORDERS_CATALOG_URL": peers["catalog"],
-            "ORDERS_USERS_URL": users_url,
             "ORDERS_CLIENT_SECRET": secrets_["orders"],
             "ORDERS_LIFECYCLE_DELAYS": json.dumps({"pending": 2, "paid": 2, "shipped": 2}),
             "ORDERS_WORKER_POLL_SECONDS": "0.3",
@@ -275,9 +273,6 @@ def build_stack(tag: str, keys_dir: Path, otlp_endpoint: str = "") -> Stack:
         },
         "cart": base("cart")
         | {
-            "CART_CATALOG_URL": peers["catalog"],
-            "CART_ORDERS_URL": peers["orders"],
-            "CART_USERS_URL": users_url,
             "CART_CLIENT_SECRET": secrets_["cart"],
             "CART_RESERVATION_TTL_SECONDS": "10",
             "CART_SWEEP_INTERVAL_SECONDS": "1",

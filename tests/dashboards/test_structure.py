@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from dashboards.queries import panel_queries
+from kit.topology import TOPOLOGY
 
 EXPECTED = {
     "store-catalog": "Product Store / Catalog",
@@ -18,7 +19,7 @@ EXPECTED = {
     "store-cassandra": "Product Store / Cassandra",
     "store-tracing": "Product Store / Tracing",
 }
-SERVICES = ("catalog", "cart", "orders", "users")
+SERVICES = TOPOLOGY.names
 UNITS = {"s", "ms", "reqps", "ops", "cps", "percentunit", "bytes", "short", "none"}
 
 

@@ -38,6 +38,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from kit.topology import TOPOLOGY
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import CheckContext, CheckFunction, not_a_server_error
 from schemathesis.core.result import Ok
@@ -50,7 +51,7 @@ pytestmark = pytest.mark.integration
 AnyCase = Case[Any]
 Operation = APIOperation[Any, Any, Any, Any]
 
-SERVICES = ("catalog", "cart", "orders", "users")
+SERVICES = TOPOLOGY.names
 ROLES = ("admin", "user")
 MAX_EXAMPLES = int(os.environ.get("STORE_FUZZ_EXAMPLES", "25"))
 SEED = os.environ.get("STORE_FUZZ_SEED")

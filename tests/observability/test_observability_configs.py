@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from kit.topology import TOPOLOGY
 
 from devstack import observability as obs
 from devstack.procs import VAR
@@ -92,6 +93,6 @@ def test_config_from_env_overrides_defaults() -> None:
     )
     assert cfg.gateway_port == 9999 and cfg.gateway_auth_rate == "2r/s"
     assert cfg.upstreams["cart"] == "cart:8001"
-    assert cfg.upstreams["catalog"] == "127.0.0.1:8000"
+    assert cfg.upstreams["catalog"] == f"127.0.0.1:{TOPOLOGY.service('catalog').port}"
     assert cfg.telegram_token_file == Path("/run/secrets/bot-token")
     assert obs.Config.from_env({}) == obs.Config()

@@ -8,13 +8,9 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from kit.topology import TOPOLOGY
 
-GATEWAY_PREFIXES = {
-    "catalog": "/api",
-    "cart": "/cart-api",
-    "orders": "/order-api",
-    "users": "/user-api",
-}
+GATEWAY_PREFIXES = {s.name: s.prefix for s in TOPOLOGY}
 CALLERS = ("guest", "user", "admin", "service")
 OUTCOMES = ("✓", "✓ own", "401", "403")
 

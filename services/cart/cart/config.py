@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from kit.settings import CallerSettings, service_config
+from kit.topology import TOPOLOGY
 from pydantic import Field
+
+ME = TOPOLOGY.service("cart")
 
 
 class CartSettings(CallerSettings):
-    model_config = service_config("CART_")
+    model_config = service_config(ME.env_prefix)
 
-    service_name: str = "cart"
-    port: int = 8001
-    cassandra_keyspace: str = "carts"
+    service_name: str = ME.name
+    port: int = ME.port
+    cassandra_keyspace: str = ME.keyspace
 
     # Upstreams (identity and call policy come from CallerSettings).
-    client_id: str = Field(default="cart", description="This service's client id")
-    catalog_url: str = Field(default="http://127.0.0.1:8000", description="Catalog service")
-    orders_url: str = Field(default="http://127.0.0.1:8002", description="Orders service")
+    client_id: str = Field(default=ME.name, description="This service's client id")
+    catalog_url: str = Field(
+        default=TOPOLOGY.service("catalog").local_url, description="Catalog service"
+    )
+    orders_url: str = Field(
+        default=TOPOLOGY.service("orders").local_url, description="Orders service"
+    )
 
     # Carts.
     cart_ttl_seconds: int = Field(

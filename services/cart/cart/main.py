@@ -1,4 +1,4 @@
-"""The cart service app: `uvicorn cart.main:app --port 8001`."""
+"""The cart service app: `uvicorn cart.main:app` (its port: kit/topology.yaml)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kit.app import create_app as create_service_app
 from kit.http import breaker_closed, upstream_clients
 
 from cart.clients import Catalog, Orders
-from cart.config import CartSettings
+from cart.config import ME, CartSettings
 from cart.repository import CartRepository
 from cart.routes import router
 from cart.service import CartService
@@ -59,7 +59,7 @@ def create_app(
         routers=[router],
         migrations=MIGRATIONS,
         resources=resources,
-        public_prefix="/cart-api",
+        public_prefix=ME.prefix,
     )
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.settings import ServiceSettings, service_config
+from kit.topology import TOPOLOGY
 from pydantic import Field
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class CatalogSettings(ServiceSettings):
-    model_config = service_config("CATALOG_")
+ME = TOPOLOGY.service("catalog")
 
-    service_name: str = "catalog"
-    port: int = 8000
-    cassandra_keyspace: str = "catalog"
+
+class CatalogSettings(ServiceSettings):
+    model_config = service_config(ME.env_prefix)
+
+    service_name: str = ME.name
+    port: int = ME.port
+    cassandra_keyspace: str = ME.keyspace
 
     reservation_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a stock hold lives unless committed"

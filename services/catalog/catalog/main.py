@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from kit.app import create_app as create_service_app
 
-from catalog.config import MIGRATIONS, CatalogSettings
+from catalog.config import ME, MIGRATIONS, CatalogSettings
 from catalog.repository import CatalogRepository
 from catalog.routes import internal, public
 from catalog.service import CatalogService
@@ -29,7 +29,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         routers=[public, internal],
         migrations=MIGRATIONS,
         resources=resources,
-        public_prefix="/api",
+        public_prefix=ME.prefix,
     )
 
 

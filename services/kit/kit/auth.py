@@ -25,6 +25,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
 from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
+from kit.topology import TOPOLOGY
 
 log = logging.getLogger("kit.auth")
 Role = Literal["user", "admin", "service"]
@@ -141,11 +142,10 @@ class JWKSVerifier:
         )
 
 
-# Swagger UI's Authorize button signs in through the gateway's users route.
+# Swagger UI's Authorize button signs in through the gateway's route to the token issuer.
+_LOGIN = f"{TOPOLOGY.issuer.prefix}/login"
 _bearer = OAuth2PasswordBearer(
-    tokenUrl="/user-api/login/form",
-    auto_error=False,
-    description="Access token from POST /user-api/login",
+    tokenUrl=f"{_LOGIN}/form", auto_error=False, description=f"Access token from POST {_LOGIN}"
 )
 
 

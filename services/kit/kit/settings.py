@@ -5,6 +5,10 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kit.topology import TOPOLOGY
+
+ISSUER = TOPOLOGY.issuer.local_url  # the local default; a cluster sets the URLs
+
 
 class ServiceSettings(BaseSettings):
     """What every service needs; subclasses set `model_config = service_config("CATALOG_")`."""
@@ -13,7 +17,8 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = Field(default="service", description="Name in logs, metrics and traces")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
-    port: int = Field(default=8000, description="Port the HTTP server listens on")
+    # Each service defaults to its port in kit/topology.yaml.
+    port: int = Field(default=0, description="Port the HTTP server listens on")
     log_level: str = Field(default="INFO", description="Python logging level")
 
     # Cassandra: SimpleStrategy locally, NetworkTopologyStrategy in a cluster.
@@ -42,7 +47,7 @@ class ServiceSettings(BaseSettings):
 
     # Access tokens are verified against the users service's JWKS.
     jwks_url: str = Field(
-        default="http://127.0.0.1:8003/.well-known/jwks.json",
+        default=f"{ISSUER}/.well-known/jwks.json",
         description="JWKS of the users service, to verify access tokens",
     )
     jwt_issuer: str = Field(default="product-store", description="Required `iss` claim")
@@ -79,9 +84,7 @@ def service_config(prefix: str) -> SettingsConfigDict:
 class CallerSettings(ServiceSettings):
     """A service that calls others: its identity at the users service and call policy."""
 
-    users_url: str = Field(
-        default="http://127.0.0.1:8003", description="Where service tokens come from"
-    )
+    users_url: str = Field(default=ISSUER, description="Where service tokens come from")
     client_id: str = Field(default="service", description="This service's client id")
     client_secret: SecretStr | None = Field(
         default=None, description="This service's client secret at the users service"

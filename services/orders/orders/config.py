@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from kit.settings import CallerSettings, service_config
+from kit.topology import TOPOLOGY
 from pydantic import Field
+
+ME = TOPOLOGY.service("orders")
 
 
 class OrdersSettings(CallerSettings):
-    model_config = service_config("ORDERS_")
+    model_config = service_config(ME.env_prefix)
 
-    service_name: str = "orders"
-    port: int = 8002
-    cassandra_keyspace: str = "orders"
+    service_name: str = ME.name
+    port: int = ME.port
+    cassandra_keyspace: str = ME.keyspace
 
     # The catalog (commit and release of stock reservations); identity and call policy
     # come from CallerSettings.
-    client_id: str = Field(default="orders", description="This service's client id")
-    catalog_url: str = Field(default="http://127.0.0.1:8000", description="Catalog service")
+    client_id: str = Field(default=ME.name, description="This service's client id")
+    catalog_url: str = Field(
+        default=TOPOLOGY.service("catalog").local_url, description="Catalog service"
+    )
     upstream_timeout: float = Field(default=3.0, gt=0, description="Seconds per catalog call")
 
     # Lifecycle worker: seconds an order spends in each state before it advances.

@@ -1,4 +1,4 @@
-"""The orders service app: `uvicorn orders.main:app --port 8002`."""
+"""The orders service app: `uvicorn orders.main:app` (its port: kit/topology.yaml)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kit.app import create_app as create_service_app
 from kit.http import breaker_closed, upstream_clients
 
 from orders.catalog import CatalogStock
-from orders.config import OrdersSettings
+from orders.config import ME, OrdersSettings
 from orders.repository import OrdersRepository
 from orders.routes import internal, router
 from orders.service import OrdersService
@@ -66,7 +66,7 @@ def create_app(
         routers=[router, internal],
         migrations=MIGRATIONS,
         resources=resources,
-        public_prefix="/order-api",
+        public_prefix=ME.prefix,
     )
 
 

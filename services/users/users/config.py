@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.settings import ServiceSettings, service_config
+from kit.topology import TOPOLOGY
 from pydantic import Field, SecretStr
+
+ME = TOPOLOGY.service("users")
 
 
 class UsersSettings(ServiceSettings):
-    model_config = service_config("USERS_")
+    model_config = service_config(ME.env_prefix)
 
-    service_name: str = "users"
-    port: int = 8003
-    cassandra_keyspace: str = "users"
+    service_name: str = ME.name
+    port: int = ME.port
+    cassandra_keyspace: str = ME.keyspace
 
     # Token lifetimes, in seconds.
     access_token_ttl: int = Field(

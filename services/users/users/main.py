@@ -12,7 +12,7 @@ from kit.app import create_app as create_service_app
 from kit.auth import JWKSVerifier
 
 from users.clients import ServiceClients
-from users.config import UsersSettings
+from users.config import ME, UsersSettings
 from users.errors import EmailTaken
 from users.keys import KeyRingSource
 from users.passwords import Passwords
@@ -98,7 +98,7 @@ def create_app(settings: UsersSettings | None = None) -> FastAPI:
         routers=[router],
         migrations=MIGRATIONS,
         resources=resources,
-        public_prefix="/user-api",
+        public_prefix=ME.prefix,
     )
     # The service verifies its own tokens against its in-memory ring (no HTTP round trip
     # to itself); the ring is local, so an unknown kid is looked up again at once and a
