@@ -28,6 +28,7 @@ import annotated_types
 import httpx
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
@@ -128,6 +129,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _row(*cells: str) -> str:
+    """One Markdown table row; `|` inside a cell is escaped."""
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
 def _prose(text: str) -> str:
     """A description as Markdown text: `<rf>` is not an HTML tag."""
     return text.replace("<", "&lt;")
@@ -146,7 +152,7 @@ def _table(cls: type[BaseSettings], names: Sequence[str], missing: list[str]) ->
             f"`{_default(info)}`",
             _prose(description or ""),
         ]
-        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        rows.append(_row(*cells))
     return rows
 
 
@@ -224,9 +230,7 @@ def dashboards() -> str:
             if panels:
                 out += [f"### {title}", ""] if title else []
                 out += ["| panel | shows |", "|---|---|"]
-                out += [
-                    f"| {_cell(p['title'])} | {_cell(_prose(p['description']))} |" for p in panels
-                ]
+                out += [_row(p["title"], _prose(p["description"])) for p in panels]
                 out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -262,6 +266,12 @@ def _http_families() -> str:
     return asyncio.run(scrape())
 
 
+def _metric(family: Metric) -> tuple[str, str, str]:
+    """Name as scraped (counters end in _total), type and labels of a metric family."""
+    name = family.name + ("_total" if family.type == "counter" else "")
+    return f"`{name}`", family.type, _labels(family.name, family.samples)
+
+
 def _labels(name: str, samples: Sequence[Any]) -> str:
     found = {k for sample in samples for k in sample.labels} - {"le", "quantile"}
     if not found:  # a labelled metric nobody has observed yet exports no sample
@@ -288,9 +298,7 @@ def metrics() -> str:
     ]
     for family in text_string_to_metric_families(_http_families()):
         if family.name.startswith("http_") and not family.name.endswith("_created"):
-            name = family.name + ("_total" if family.type == "counter" else "")
-            labels = _labels(family.name, family.samples)
-            out.append(f"| `{name}` | {family.type} | {labels} | {_cell(family.documentation)} |")
+            out.append(_row(*_metric(family), family.documentation))
     out += ["", "## Store metrics", "", "| metric | type | labels | exported by | meaning |"]
     out.append("|---|---|---|---|---|")
     for module in METRIC_SOURCES:
@@ -298,12 +306,7 @@ def metrics() -> str:
     for family in sorted(REGISTRY.collect(), key=lambda f: f.name):
         if not family.name.startswith("store_"):
             continue
-        name = family.name + ("_total" if family.type == "counter" else "")
-        labels = _labels(family.name, family.samples)
-        source = _source(family.name)
-        out.append(
-            f"| `{name}` | {family.type} | {labels} | {source} | {_cell(family.documentation)} |"
-        )
+        out.append(_row(*_metric(family), _source(family.name), family.documentation))
     out += [
         "",
         "## Recording rules",
