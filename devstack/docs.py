@@ -1,6 +1,7 @@
 """The documentation site (mkdocs.yml, docs/): build it, and generate the pages that are
 derived from code: the configuration reference (settings classes), the dashboards (the
-dashboards-as-code) and the metrics catalogue (what /metrics exports).
+dashboards-as-code), the metrics catalogue (what /metrics exports) and the services' table
+of the architecture page (kit/topology.yaml).
 
     python -m devstack.docs build [--site-dir DIR]     # mkdocs build --strict (default site/)
     python -m devstack.docs reference [--check]        # the generated pages
@@ -336,20 +337,55 @@ def _source(name: str) -> str:
     return "every service"
 
 
-PAGES: dict[str, Callable[[], str]] = {
-    "configuration.md": configuration,
-    "observability/dashboards.md": dashboards,
-    "observability/metrics.md": metrics,
+# ---------------------------------------------------------------- topology
+
+
+def topology() -> str:
+    """The services' table of the architecture page, from kit/topology.yaml."""
+    from kit.topology import TOPOLOGY
+
+    rows = [
+        _row("service", "port", "gateway prefix", "keyspace", "env prefix", "calls"),
+        _row(*["---"] * 6),
+    ]
+    for s in TOPOLOGY:
+        calls = ", ".join(s.calls) or "—"
+        rows.append(
+            _row(
+                s.name, str(s.port), f"`{s.prefix}/`", f"`{s.keyspace}`", f"`{s.env_prefix}`", calls
+            )
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _region(name: str, render: Callable[[], str]) -> Callable[[str], str]:
+    """Fills `<!-- name:start -->` … `<!-- name:end -->` of a hand-written page."""
+    start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
+
+    def fill(page: str) -> str:
+        before, rest = page.split(start, 1)
+        return before + start + render() + end + rest.split(end, 1)[1]
+
+    return fill
+
+
+# Page → its new text from its current one: whole generated pages ignore the old text.
+PAGES: dict[str, Callable[[str], str]] = {
+    "configuration.md": lambda _: configuration(),
+    "observability/dashboards.md": lambda _: dashboards(),
+    "observability/metrics.md": lambda _: metrics(),
+    "architecture.md": _region("topology", topology),
 }
 
 
+def _current(name: str) -> str:
+    path = DOCS / name
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def stale() -> list[str]:
-    """Generated pages that differ from the code."""
-    return [
-        name
-        for name, generate in PAGES.items()
-        if not (DOCS / name).exists() or (DOCS / name).read_text(encoding="utf-8") != generate()
-    ]
+    """Generated pages (or regions) that differ from the code."""
+    return [name for name, generate in PAGES.items() if generate(_current(name)) != _current(name)]
 
 
 # ---------------------------------------------------------------- command line
@@ -376,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(PAGES)} generated pages up to date in docs/")
         return 0
     for name, generate in PAGES.items():
-        (DOCS / name).write_text(generate(), encoding="utf-8")
+        (DOCS / name).write_text(generate(_current(name)), encoding="utf-8")
         print(f"wrote docs/{name}")
     return 0
 
