@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools
+.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -31,7 +31,7 @@ lint:          ## ruff, mypy (strict) over every package, import contracts (pypr
 	@uv run ruff format --check .
 	@uv run lint-imports --no-logo --no-cache
 	@# one run per package: each service has its own tests/conftest.py
-	@for pkg in services/* grafana-dashboards devstack bench loadtest tests k8s; do \
+	@for pkg in services/* grafana-dashboards devstack bench loadtest tests k8s charts; do \
 	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
@@ -58,3 +58,9 @@ profile:       ## pyinstrument reports of a live endpoint: make profile URL=http
 
 kube-tools:    ## build helm, the Kubernetes binaries, etcd, kind, crictl, CoreDNS, pause (cached)
 	@uv run python -m k8s.toolchain all
+
+chart-lock:    ## rewrite charts/store/Chart.lock after changing its dependencies (offline)
+	@uv run python charts/lock.py
+
+cert-manager:  ## install cert-manager (K8ssandra's prerequisite) into the current kube context
+	@bash charts/cert-manager.sh
