@@ -272,10 +272,11 @@ GRAFANA_SUBCHART_KEYS = {
 }
 
 
-def set_keys(values: Any, prefix: str = "") -> Iterator[str]:
-    if isinstance(values, dict) and values:
+def set_keys(values: Any, prefix: str) -> Iterator[str]:
+    """Dotted paths of the leaves set in a values tree (an empty map sets nothing)."""
+    if isinstance(values, dict):
         for key, value in values.items():
-            yield from set_keys(value, f"{prefix}.{key}" if prefix else key)
+            yield from set_keys(value, f"{prefix}.{key}")
     else:
         yield prefix
 
@@ -307,6 +308,12 @@ def test_dependency_values_exist_upstream(upstream: Path, values_file: str) -> N
             assert known(theirs, key.split(".")[1:]), f"{values_file}: {key} is not upstream"
             checked += 1
     print(f"{values_file}: {checked} dependency keys found upstream")
+
+
+def test_a_misspelt_dependency_key_is_caught(upstream: Path) -> None:
+    theirs = yaml.safe_load((upstream / "kube-prometheus-stack" / "values.yaml").read_text())
+    assert known(theirs, ["prometheus", "prometheusSpec", "retention"])
+    assert not known(theirs, ["prometheus", "prometheusSpec", "retension"])
 
 
 def test_dependency_versions_are_the_upstream_ones(upstream: Path) -> None:
