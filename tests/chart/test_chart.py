@@ -236,6 +236,16 @@ def test_alertmanager_config_follows_the_local_one(rendered: Rendered) -> None:
     assert telegram["message"].startswith(template)
 
 
+def test_every_value_is_commented() -> None:
+    """Each key of values.yaml has a comment on its line or on the line above."""
+    previous = ""
+    for number, line in enumerate((STORE / "values.yaml").read_text().splitlines(), 1):
+        if re.match(r"^\s*[\w-]+:", line):
+            assert "#" in line or previous.lstrip().startswith("#"), f"line {number}: {line}"
+        if line.strip():
+            previous = line
+
+
 # --- secrets ------------------------------------------------------------------------------------
 
 
