@@ -17,6 +17,7 @@ import asyncio
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 import annotated_types
 import httpx
+import yaml
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from prometheus_client.metrics_core import Metric
@@ -200,7 +202,89 @@ def configuration() -> str:
         out += _table(cls, own, missing)
     if missing:
         raise ValueError(f"settings without a description: {', '.join(missing)}")
+    out += ["", "## Helm chart values", ""]
+    out += [
+        "Not listed yet: the umbrella chart (`charts/store`) is still being written. Once it",
+        "is in the repository, `chart_values()` lists every value of its `values.yaml` here",
+        "with its default and comment.",
+    ]
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- chart values
+
+CHART_VALUES = ROOT / "charts" / "store" / "values.yaml"
+_KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?P<rest>.*)$")
+
+
+def _split_comment(rest: str) -> tuple[str, str]:
+    """`value  # comment` into its parts (a `#` inside quotes is part of the value)."""
+    quote = None
+    for i, char in enumerate(rest):
+        if char in "\"'" and quote in (None, char):
+            quote = None if quote else char
+        elif char == "#" and quote is None and (i == 0 or rest[i - 1] == " "):
+            return rest[:i].strip(), rest[i + 1 :].strip()
+    return rest.strip(), ""
+
+
+def chart_values(path: Path = CHART_VALUES) -> str:
+    """The chart's values as Markdown: every value with its default and the comments above
+    it or beside it (helm-docs' `# --` marks a section's description)."""
+    data = yaml.safe_load(path.read_text())
+    described: dict[tuple[str, ...], str] = {}
+    flow: set[tuple[str, ...]] = set()  # `requests: {cpu: 100m}`: one value, not a section
+    stack: list[tuple[int, str]] = []
+    pending: list[str] = []
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped:
+            pending = []
+        elif stripped.startswith("#"):
+            pending.append(stripped.lstrip("#").strip().removeprefix("-- "))
+        elif match := _KEY.match(line):
+            indent = len(match["indent"])
+            stack = [(i, k) for i, k in stack if i < indent] + [(indent, match["key"])]
+            value, comment = _split_comment(match["rest"])
+            keys = tuple(k for _, k in stack)
+            described[keys] = " ".join([*pending, comment]).strip()
+            if value.startswith(("{", "[")):
+                flow.add(keys)
+            pending = []
+    out = ["## Helm chart values", ""]
+    out += [
+        "The umbrella chart's `charts/store/values.yaml`, every value with its default and the",
+        "comment beside it (`values.schema.json` rejects unknown keys and wrong types). The",
+        "dependencies' sections pass their own charts' values through.",
+        "",
+    ]
+    missing: list[str] = []
+    for top, value in data.items():
+        out += [f"### `{top}`", "", _prose(described.get((top,), "")), ""]
+        rows = [_row("value", "default", "description"), _row("---", "---", "---")]
+        for keys, leaf in _values((top,), value, flow):
+            text = described.get(keys, "")
+            if not text:
+                missing.append(".".join(keys))
+            default = "" if leaf is _SECTION else f"`{json.dumps(leaf)}`"
+            rows.append(_row(f"`{'.'.join(keys)}`", default, _prose(text)))
+        out += [*rows, ""] if len(rows) > 2 else []
+    if missing:
+        raise ValueError(f"chart values without a comment: {', '.join(missing)}")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+_SECTION = object()  # the "value" of a mapping whose keys are listed after it
+
+
+def _values(
+    keys: tuple[str, ...], value: Any, flow: set[tuple[str, ...]]
+) -> list[tuple[tuple[str, ...], Any]]:
+    """(path, default) of every value under `keys`; a nested section, then its values."""
+    if isinstance(value, dict) and value and keys not in flow:
+        head = [(keys, _SECTION)] if len(keys) > 1 else []
+        return head + [row for k, v in value.items() for row in _values((*keys, k), v, flow)]
+    return [(keys, value)] if len(keys) > 1 else []
 
 
 # ---------------------------------------------------------------- dashboards

@@ -82,3 +82,40 @@ def test_reference_refuses_an_undocumented_setting(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(docs, "_load", lambda spec: Documented)
     with pytest.raises(ValueError, match=r"Documented\.bare"):
         docs.configuration()
+
+
+CHART_VALUES = """\
+# Header comment of the file, not of a value.
+
+# -- Images of the store.
+image:
+  # Prefix with the trailing slash.
+  registry: ""
+  tag: "v#1"  # a tag; a '#' inside quotes is part of it
+  resources:  # of the container
+    requests: {cpu: 100m}  # per pod
+
+# -- Off unless enabled.
+extra:
+  enabled: false  # install it
+"""
+
+
+def test_chart_values_are_listed_with_their_comments(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(CHART_VALUES)
+    text = docs.chart_values(values)
+    assert "### `image`\n\nImages of the store.\n" in text
+    assert '| `image.registry` | `""` | Prefix with the trailing slash. |' in text
+    assert "| `image.tag` | `\"v#1\"` | a tag; a '#' inside quotes is part of it |" in text
+    assert "| `image.resources` |  | of the container |" in text
+    assert '| `image.resources.requests` | `{"cpu": "100m"}` | per pod |' in text
+    assert "| `extra.enabled` | `false` | install it |" in text
+    assert "Header comment" not in text
+
+
+def test_chart_values_refuse_an_uncommented_value(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(CHART_VALUES.replace("  enabled: false  # install it", "  enabled: false"))
+    with pytest.raises(ValueError, match=r"extra\.enabled"):
+        docs.chart_values(values)
