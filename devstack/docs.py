@@ -18,8 +18,11 @@ import importlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -37,6 +40,7 @@ from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
+from devstack.jaeger import cache_dir
 from devstack.procs import ROOT
 
 SITE = ROOT / "site"
@@ -52,8 +56,8 @@ SETTINGS = {
 
 
 def build(site: Path = SITE, config: Path = ROOT / "mkdocs.yml") -> float:
-    """``mkdocs build --strict`` into ``site``; seconds taken. Fails with mkdocs' output.
-    Never ``--quiet``: it hides the warnings that strict mode counts, and so passes."""
+    """``mkdocs build --strict`` into ``site``, plus mermaid; seconds taken. Fails with
+    mkdocs' output. Never ``--quiet``: it hides the warnings strict mode counts, so passes."""
     began = time.monotonic()
     argv = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean"]
     argv += ["--config-file", str(config), "--site-dir", str(site)]
@@ -61,7 +65,39 @@ def build(site: Path = SITE, config: Path = ROOT / "mkdocs.yml") -> float:
     done = subprocess.run(argv, cwd=ROOT, env=quiet, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"mkdocs build --strict failed:\n{done.stdout}{done.stderr}")
+    if script := mermaid_js():
+        shutil.copyfile(script, site / MERMAID_PATH)
     return time.monotonic() - began
+
+
+# mkdocs.yml's extra_javascript names this file. Material for MkDocs uses a `mermaid` it finds
+# loaded and otherwise fetches mermaid@11 from unpkg, which a reader without internet lacks.
+MERMAID_PATH = "assets/javascripts/mermaid.min.js"
+MERMAID = "11.17.2"
+
+
+def mermaid_js() -> Path | None:
+    """mermaid.min.js from the npm registry, cached; None without npm (diagrams then need
+    the reader's browser to reach unpkg)."""
+    cached = cache_dir() / f"mermaid-{MERMAID}" / "mermaid.min.js"
+    if cached.exists():
+        return cached
+    if (npm := shutil.which("npm")) is None:
+        print("[docs] npm not found: mermaid is left to the reader's browser", flush=True)
+        return None
+    print(f"[docs] fetching mermaid {MERMAID} from the npm registry", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [npm, "pack", f"mermaid@{MERMAID}", "--silent", "--pack-destination", tmp]
+        subprocess.run(argv, check=True, capture_output=True, timeout=600)
+        with tarfile.open(next(Path(tmp).glob("mermaid-*.tgz"))) as tar:
+            member = tar.extractfile("package/dist/mermaid.min.js")
+            assert member is not None, "the mermaid package has no dist/mermaid.min.js"
+            script = member.read()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"mermaid.min.js.{os.getpid()}.partial")
+    partial.write_bytes(script)
+    partial.replace(cached)  # atomic: a concurrent build sees all of it or nothing
+    return cached
 
 
 # ---------------------------------------------------------------- configuration reference

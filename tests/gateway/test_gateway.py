@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack import docs
 from tests.gateway.stubs import Gateway, StubService
 from tests.polling import wait_for
 
@@ -255,6 +256,9 @@ def test_docs_site_served(gateway: Gateway, docs_site: Path) -> None:
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     search = httpx.get(gateway.url + "/docs/search/search_index.json")
     assert search.status_code == 200 and search.json()["docs"]
+    if (docs_site / docs.MERMAID_PATH).exists():  # the build found npm: diagrams work offline
+        mermaid = httpx.get(f"{gateway.url}/docs/{docs.MERMAID_PATH}")
+        assert mermaid.headers["content-type"].startswith("application/javascript")
 
 
 def test_docs_json_404_when_not_built(dead_gateway: Gateway) -> None:
