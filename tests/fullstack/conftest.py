@@ -40,17 +40,20 @@ class Observed:
 def _wait_until_every_target_is_scraped(prometheus: str, within: float = 60) -> None:
     """Traffic counted before a target's first scrape never shows in a rate(): start
     driving traffic only once Prometheus has a sample of every target."""
-    deadline = time.monotonic() + within
+    deadline, why = time.monotonic() + within, "no targets yet"
     while time.monotonic() < deadline:
         try:
             targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
         except httpx.HTTPError:
             targets = {"activeTargets": []}
         active = targets["activeTargets"]
-        if active and all(t["health"] == "up" for t in active if t["labels"]["job"] in JOBS):
+        down = [t for t in active if t["labels"]["job"] in JOBS and t["health"] != "up"]
+        if active and not down:
             return
+        why = "; ".join(f"{t['labels']['job']}: {t['lastError'] or t['health']}" for t in down)
+        why = why or "no targets yet"
         time.sleep(0.5)
-    raise AssertionError(f"Prometheus did not scrape every target within {within:.0f}s")
+    raise AssertionError(f"Prometheus did not scrape every target within {within:.0f}s: {why}")
 
 
 @pytest.fixture(scope="session")
