@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager
+.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -31,7 +31,7 @@ lint:          ## ruff, mypy (strict) over every package, import contracts (pypr
 	@uv run ruff format --check .
 	@uv run lint-imports --no-logo --no-cache
 	@# one run per package: each service has its own tests/conftest.py
-	@for pkg in services/* grafana-dashboards devstack bench loadtest tests k8s charts; do \
+	@for pkg in services/*/ grafana-dashboards devstack bench loadtest tests k8s charts; do \
 	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code
@@ -64,3 +64,10 @@ chart-lock:    ## rewrite charts/store/Chart.lock after changing its dependencie
 
 cert-manager:  ## install cert-manager (K8ssandra's prerequisite) into the current kube context
 	@bash charts/cert-manager.sh
+
+images:        ## build every container image here (installs/starts Docker if needed), print sizes
+	@bash devstack/bootstrap.sh
+	@uv run python -m devstack.images
+
+base-image:    ## the Debian, Python, nginx and JRE base images (debootstrap + docker import, cached)
+	@uv run python -m devstack.images bases
