@@ -154,10 +154,12 @@ def build_bases(force: bool = False) -> None:
 @dataclass(frozen=True)
 class Image:
     name: str
+    description: str
     dockerfile: Path
     stage: Callable[[Path], None]  # fills an empty directory: the build context
     args: Mapping[str, str] = field(default_factory=dict)
     bases: Mapping[str, Base] = field(default_factory=dict)  # build arg → base
+    target: str = ""  # a stage of the Dockerfile (default: its last)
 
     @property
     def ref(self) -> str:
@@ -204,21 +206,39 @@ def stage_member(package: str, context: Path) -> None:
             shutil.copy2(directory / "pyproject.toml", dest)
 
 
-def member_image(name: str, package: str, **args: str) -> Image:
-    """Any workspace member package: `services/Dockerfile` (the operator and Locust too)."""
+def member_image(name: str, package: str, target: str = "app", **args: str) -> Image:
+    """Any workspace member package: `services/Dockerfile`, whose `app` stage runs the
+    console script ENTRYPOINT (the operator's kopf, Locust) and `service` stage uvicorn."""
+    description = _pyproject(workspace_members()[package])["project"]["description"]
     return Image(
         name,
+        description,
         ROOT / "services" / "Dockerfile",
         functools.partial(stage_member, package),
         args={"PACKAGE": package, "IMAGE_NAME": name, **args},
         bases={"PYTHON_BASE": PYTHON, "UV_IMAGE": UV},
+        target=target,
     )
 
 
 def service_images() -> list[Image]:
     return [
-        member_image(s.name, f"store-{s.name}", APP=f"{s.name}.main:app", PORT=str(s.port))
+        member_image(s.name, f"store-{s.name}", "service", APP=f"{s.name}.main:app",
+                     PORT=str(s.port))
         for s in TOPOLOGY
+    ]  # fmt: skip
+
+
+# Other workspace packages that ship as images: name → (package, console script).
+TOOL_IMAGES = {"operator": ("store-operator", "kopf"), "loadtest": ("store-loadtest", "locust")}
+
+
+def tool_images() -> list[Image]:
+    members = workspace_members()
+    return [
+        member_image(name, package, ENTRYPOINT=script)
+        for name, (package, script) in TOOL_IMAGES.items()
+        if package in members
     ]
 
 
@@ -301,6 +321,7 @@ def stage_cassandra(context: Path) -> None:
 def images() -> list[Image]:
     gateway = Image(
         "gateway",
+        "nginx gateway: the local stack's template, Swagger UI, the docs site",
         IMAGES_DIR / "gateway" / "Dockerfile",
         args={"PORT": str(TOPOLOGY.gateway.port)},
         bases={"NGINX_BASE": NGINX},
@@ -308,18 +329,26 @@ def images() -> list[Image]:
     )
     cassandra_image = Image(
         "cassandra",
+        f"Apache Cassandra {cassandra.CASSANDRA_VERSION} on JDK 17 with the JMX exporter",
         IMAGES_DIR / "cassandra" / "Dockerfile",
-        args={"CASSANDRA_VERSION": cassandra.CASSANDRA_VERSION},
         bases={"JRE_BASE": JRE},
         stage=stage_cassandra,
     )
-    return [*service_images(), gateway, cassandra_image]
+    return [*service_images(), gateway, cassandra_image, *tool_images()]
 
 
-def _build(ref: str, dockerfile: Path, context: Path, args: Mapping[str, str]) -> None:
+def _build(
+    ref: str,
+    dockerfile: Path,
+    context: Path,
+    args: Mapping[str, str],
+    target: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> None:
     argv = ["build", "--progress=plain", "-f", str(dockerfile), "-t", ref]
-    for key, value in args.items():
-        argv += ["--build-arg", f"{key}={value}"]
+    argv += ["--target", target] if target else []
+    argv += [a for key, value in args.items() for a in ("--build-arg", f"{key}={value}")]
+    argv += [a for key, value in (labels or {}).items() for a in ("--label", f"{key}={value}")]
     # Downloads inside builds (PyPI) verify TLS against this host's CA bundle, handed in as a
     # build secret: it is never stored in a layer.
     argv += ["--secret", f"id=ca,src={CA_BUNDLE}", str(context)]
@@ -343,15 +372,28 @@ def revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def oci_labels(image: Image, bases: Mapping[str, str]) -> dict[str, str]:
+    oci = "org.opencontainers.image"
+    return {
+        f"{oci}.title": f"{TOPOLOGY.images}/{image.name}",
+        f"{oci}.description": f"Product Store: {image.description}",
+        f"{oci}.version": workspace_version(),
+        f"{oci}.revision": revision(),
+        f"{oci}.vendor": "Product Store",
+        f"{oci}.base.name": next(v for k, v in bases.items() if k.endswith("_BASE")),
+    }
+
+
 def build(image: Image, local_bases: bool) -> None:
-    args = {**image.args, "VERSION": workspace_version(), "REVISION": revision()}
-    if local_bases:
-        args |= {arg: base.ref for arg, base in image.bases.items()}
+    bases = {arg: (base.ref if local_bases else base.public) for arg, base in image.bases.items()}
+    args = {**image.args, **bases}
     (VAR / "images").mkdir(parents=True, exist_ok=True)
     # A fresh context per build: parallel builds (a test run beside `make images`) never meet.
     with tempfile.TemporaryDirectory(prefix=f"{image.name}-", dir=VAR / "images") as context:
         image.stage(Path(context))
-        _build(image.ref, image.dockerfile, Path(context), args)
+        _build(
+            image.ref, image.dockerfile, Path(context), args, image.target, oci_labels(image, bases)
+        )
 
 
 def size_mb(ref: str) -> float:

@@ -45,8 +45,11 @@ def services(
         if s.name == TOPOLOGY.token_issuer:
             env[s.env("service_clients")] = json.dumps(clients)
             env[s.env("local_keys_dir")] = "/tmp/keys"  # a generated key ring, where it may write
-        started[s.name] = run(built[s.name], "--network", network, "-p", f"127.0.0.1::{s.port}",
-                              env=env)  # fmt: skip
+        # Restarted when it fails at start, as a pod is (a fresh node may time out a migration).
+        started[s.name] = run(
+            built[s.name], "--network", network, "--restart", "on-failure:5", ports=(s.port,),
+            env=env,
+        )  # fmt: skip
     yield started
     for container in started.values():
         container.remove()
