@@ -17,6 +17,7 @@ from kit.topology import TOPOLOGY
 from charts import lock as chart_lock
 from devstack import observability
 from tests.chart.chart import (
+    CHARTS,
     PROFILES,
     RELEASE,
     ROOT,
@@ -43,9 +44,14 @@ def containers(spec: Manifest) -> list[Manifest]:
 # --- helm lint ------------------------------------------------------------------------------
 
 
-def test_library_chart_lints(helm: Helm) -> None:
-    proc = helm.run("lint", "--strict", str(helm.chart / "charts" / "store-lib"), check=False)
+OTHER_CHARTS = sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml") if p.parent != STORE)
+
+
+@pytest.mark.parametrize("name", OTHER_CHARTS)
+def test_every_other_chart_lints_strictly(helm: Helm, name: str) -> None:
+    proc = helm.run("lint", "--strict", str(CHARTS / name), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[WARNING]" not in proc.stdout, proc.stdout
 
 
 @pytest.mark.parametrize("profile", PROFILES)
