@@ -203,14 +203,17 @@ def _generated(command: str = "reference") -> list[str]:
 
 
 def configuration() -> str:
-    """docs/configuration.md, from the settings classes. Raises when a field has no
-    description: every variable is documented where it is declared."""
+    """docs/configuration.md, from the settings classes and the chart's values. Raises
+    when a field has no description: every variable is documented where it is declared."""
     common = _load(COMMON)
     missing: list[str] = []
     out = [
         "# Configuration reference",
         "",
         *_generated(),
+        "",
+        "Two parts: the services' environment variables (from their settings classes) and",
+        "the [Helm chart's values](#helm-chart-values) (from `charts/store/values.yaml`).",
         "",
         "Every setting is an environment variable, read by pydantic-settings when the",
         "process starts. Lists and maps are JSON (`CATALOG_CASSANDRA_HOSTS='[\"10.0.0.1\"]'`);",
@@ -238,13 +241,7 @@ def configuration() -> str:
         out += _table(cls, own, missing)
     if missing:
         raise ValueError(f"settings without a description: {', '.join(missing)}")
-    out += ["", "## Helm chart values", ""]
-    out += [
-        "Not listed yet: the umbrella chart (`charts/store`) is still being written. Once it",
-        "is in the repository, `chart_values()` lists every value of its `values.yaml` here",
-        "with its default and comment.",
-    ]
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n\n" + chart_values()
 
 
 # ---------------------------------------------------------------- chart values
