@@ -31,7 +31,7 @@ lint:          ## ruff, mypy (strict) over every package, import contracts (pypr
 	@uv run ruff format --check .
 	@uv run lint-imports --no-logo --no-cache
 	@# one run per package: each service has its own tests/conftest.py
-	@for pkg in services/*/ grafana-dashboards devstack bench loadtest tests k8s charts; do \
+	@for pkg in services/*/ grafana-dashboards devstack bench loadtest tests k8s charts operator; do \
 	  printf '%s: ' "$$pkg"; uv run mypy "$$pkg" || exit 1; done
 
 dashboards:    ## regenerate grafana-dashboards/generated/*.json from the code

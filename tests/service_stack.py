@@ -235,7 +235,8 @@ def build_stack(tag: str, keys_dir: Path, otlp_endpoint: str = "") -> Stack:
     """Ports, keyspaces, secrets and environments of a fresh set of services."""
     ports = {name: free_port() for name in (*SERVICE_NAMES, "orders-b")}
     keyspaces = {name: f"it_{name}_{tag}" for name in SERVICE_NAMES}
-    secrets_ = {"cart": secrets.token_urlsafe(16), "orders": secrets.token_urlsafe(16)}
+    # Service identities: the cart and orders services, and the operator's catalog seeding.
+    secrets_ = {name: secrets.token_urlsafe(16) for name in ("cart", "orders", "operator")}
     admin_password = secrets.token_urlsafe(16)
     peers = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICE_NAMES}
 

@@ -15,9 +15,11 @@ from catalog.schemas import (
     ProductPage,
     ProductPatch,
     ProductQuery,
+    ProductUpserts,
     Reservation,
     ReservationRequest,
     SweepResult,
+    UpsertResult,
 )
 from catalog.service import CatalogService
 
@@ -120,3 +122,13 @@ async def release(service: Service, _caller: ServiceCaller, order_id: UUID) -> R
 @internal.post("/reservations/{order_id}/commit", response_model=Reservation)
 async def commit(service: Service, _caller: ServiceCaller, order_id: UUID) -> Reservation:
     return await service.reservations.commit(order_id)
+
+
+@internal.put("/products", response_model=UpsertResult)
+async def upsert_products(
+    service: Service, _caller: ServiceCaller, body: ProductUpserts
+) -> UpsertResult:
+    """Create or overwrite products by id, idempotently (the operator's catalog seeding)."""
+    for item in body.items:
+        await service.create_product(ProductCreate(**item.model_dump(exclude={"id"})), item.id)
+    return UpsertResult(written=len(body.items))

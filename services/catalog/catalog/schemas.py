@@ -178,3 +178,20 @@ class ShortItem(BaseModel):
 
 class SweepResult(BaseModel):
     released: int
+
+
+# --- internal product upserts (the operator's CatalogSeed) ----------------------------------
+
+
+class ProductUpsert(ProductCreate):
+    id: UUID
+
+
+class ProductUpserts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[ProductUpsert], Field(min_length=1, max_length=1000)]
+
+
+class UpsertResult(BaseModel):
+    written: int
