@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image
+.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image apiserver
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -71,3 +71,6 @@ images:        ## build every container image here (installs/starts Docker if ne
 
 base-image:    ## the Debian, Python, nginx and JRE base images (debootstrap + docker import, cached)
 	@uv run python -m devstack.images bases
+
+apiserver:     ## etcd + kube-apiserver on loopback for manual checks; prints KUBECONFIG
+	@uv run python -m k8s.apiserver

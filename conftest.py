@@ -1,13 +1,15 @@
-"""Fixtures shared by all tests: the real Cassandra node and test tokens."""
+"""Fixtures shared by all tests: the real Cassandra node, test tokens, a real Kubernetes API."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devstack import cassandra
+from k8s import apiserver
 from tests.support.apps import TokenMinter
 
 
@@ -25,3 +27,10 @@ def cassandra_node() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def minter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenMinter]:
     yield TokenMinter(Path(tmp_path_factory.mktemp("jwks")))
+
+
+@pytest.fixture(scope="session")
+def kube_apiserver() -> Iterator[apiserver.KubeAPI]:
+    """etcd + kube-apiserver on loopback as the admin (binaries built on first use, cached)."""
+    with apiserver.running(name=f"test-kube-apiserver-{os.getpid()}") as api:
+        yield api
