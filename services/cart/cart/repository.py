@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from cassandra.query import BatchStatement, BatchType
+from kit import clock
 from kit.cassandra import CassandraDB, Row
 
 
@@ -36,7 +37,7 @@ class CartRepository:
             (user_id,),
             name="cart_get",
         )
-        return [Line(**{**row, "added_at": _utc(row["added_at"])}) for row in rows]
+        return [Line(**{**row, "added_at": clock.utc(row["added_at"])}) for row in rows]
 
     async def save(
         self,
@@ -157,8 +158,3 @@ class CartRepository:
             name="checkout_finish",
         )
         return applied
-
-
-def _utc(value: datetime) -> datetime:
-    """The driver hands back naive UTC datetimes."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

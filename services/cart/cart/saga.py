@@ -7,13 +7,15 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from kit import clock
+from kit.money import money
+
 from cart.repository import Line
-from cart.schemas import money
 
 # The saga, in order. Creating the order is the point of no return: before it, a failure
 # releases the stock; after it, the checkout has succeeded (a failed commit is retried by
@@ -114,9 +116,7 @@ def decide(record: dict[str, Any] | None, cart_fingerprint: str | None, now: dat
         return Decision.EMPTY if cart_fingerprint is None else Decision.RETRY
     # pending
     lease_until = record.get("lease_until")
-    if lease_until is not None and lease_until.tzinfo is None:
-        lease_until = lease_until.replace(tzinfo=UTC)  # the driver hands back naive UTC
-    if lease_until is not None and lease_until <= now:
+    if lease_until is not None and clock.utc(lease_until) <= now:
         return Decision.TAKE_OVER
     return Decision.WAIT if same_cart else Decision.KEY_REUSED
 

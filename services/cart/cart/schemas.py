@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-
-CENT = Decimal("0.01")
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
-
-
-Money = Annotated[Decimal, PlainSerializer(lambda d: str(money(d)), return_type=str)]
+from kit.money import Money
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AddItem(BaseModel):

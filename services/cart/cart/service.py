@@ -9,12 +9,14 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from kit import clock
 from kit.auth import Principal
 from kit.errors import AppError, ServiceUnavailable
 from kit.metrics import labelled_counter
+from kit.money import money
 from kit.tracing import tracer
 from prometheus_client import Histogram
 
@@ -32,7 +34,7 @@ from cart.errors import (
 )
 from cart.repository import CartRepository, Line
 from cart.saga import Decision
-from cart.schemas import Cart, CartLine, money
+from cart.schemas import Cart, CartLine
 
 log = logging.getLogger("cart.service")
 
@@ -53,11 +55,6 @@ CHECKOUT_SECONDS = Histogram(
     "Duration of a checkout request, end to end",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-
-
-def now_ms() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def to_cart(lines: list[Line]) -> Cart:
@@ -112,7 +109,7 @@ class CartService:
             name=product.name,
             unit_price=money(product.price),  # the price snapshot of the line
             quantity=wanted,
-            added_at=current.added_at if current else now_ms(),
+            added_at=current.added_at if current else clock.now(),
         )
         await self.repo.save(user.id, list(lines.values()), self.settings.cart_ttl_seconds)
         CART_OPERATIONS.labels("add").inc()
@@ -182,7 +179,7 @@ class CartService:
             record = await self.repo.checkout(user.id, key, serial=True)
         deadline = time.monotonic() + self.settings.replay_wait_seconds
         while True:
-            decision = saga.decide(record, cart_fp, datetime.now(UTC))
+            decision = saga.decide(record, cart_fp, clock.now())
             if decision is Decision.EMPTY:
                 raise EmptyCart()
             if decision is Decision.KEY_REUSED:
@@ -210,7 +207,7 @@ class CartService:
                     lines=saga.dump_lines(snapshot),
                     owner=owner,
                     lease_until=self._lease_until(),
-                    now=now_ms(),
+                    now=clock.now(),
                     ttl=self.settings.idempotency_ttl_seconds,
                 )
             else:
@@ -229,7 +226,7 @@ class CartService:
                     lines=saga.dump_lines(snapshot),
                     owner=owner,
                     lease_until=self._lease_until(),
-                    now=now_ms(),
+                    now=clock.now(),
                     ttl=self.settings.idempotency_ttl_seconds,
                 )
             if claimed:
@@ -238,7 +235,7 @@ class CartService:
             record = await self.repo.checkout(user.id, key, serial=True) or existing
 
     def _lease_until(self) -> datetime:
-        return now_ms() + timedelta(seconds=self.settings.checkout_lease_seconds)
+        return clock.now() + timedelta(seconds=self.settings.checkout_lease_seconds)
 
     async def _run_saga(
         self, user: Principal, key: str, owner: uuid.UUID, order_id: uuid.UUID, lines: list[Line]
@@ -304,7 +301,7 @@ class CartService:
                 state=state,
                 status_code=status_code,
                 response=json.dumps(body),
-                now=now_ms(),
+                now=clock.now(),
                 ttl=self.settings.idempotency_ttl_seconds,
             )
         except Exception:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from kit.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from kit.errors import Conflict, NotFound, ServiceUnavailable
 
 from catalog.schemas import ShortItem
 
@@ -15,11 +15,6 @@ class ProductNotFound(NotFound):
         ids = [str(p) for p in product_ids]
         noun = "Product" if len(ids) == 1 else "Products"
         super().__init__(f"{noun} not found: {', '.join(ids)}", product_ids=ids)
-
-
-class InvalidCursor(BadRequest):
-    def __init__(self, why: str = "Invalid cursor") -> None:
-        super().__init__(why)
 
 
 class InsufficientStock(Conflict):

@@ -7,10 +7,12 @@ import time
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from kit.money import money
+
 from catalog import cursor
 from catalog.config import CatalogSettings
 from catalog.repository import ALL, CatalogRepository, ListingRow, ProductRecord, SortField
-from catalog.schemas import CENT, CategoryCount, Product, ProductPage, ProductQuery
+from catalog.schemas import CategoryCount, Product, ProductPage, ProductQuery
 
 
 def to_product(record: ProductRecord, stock: int) -> Product:
@@ -30,7 +32,7 @@ def cents(bound: Decimal | None, rounding: str) -> Decimal | None:
     """A price bound as the cent amount that selects the same prices (prices are whole
     cents): min_price=1.234 is 1.24, max_price=1.239 is 1.23. The price listing takes the
     bound as a Cassandra decimal, whose scale is 32 bits: 1e-3000000000 becomes 0.01."""
-    return None if bound is None else bound.quantize(CENT, rounding=rounding)
+    return None if bound is None else money(bound, rounding)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from cassandra.query import BatchStatement, BatchType
+from kit import clock
 from kit.cassandra import CassandraDB, Row
 
 from catalog.cursor import Position
@@ -26,11 +27,7 @@ SortField = Literal["name", "price"]
 HoldState = Literal["held", "committed", "released"]
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """The driver returns naive UTC datetimes; the API speaks aware ones."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+EPOCH = datetime.fromtimestamp(0, UTC)  # for a row missing its timestamps
 
 
 @dataclass(frozen=True)
@@ -57,8 +54,8 @@ class ProductRecord:
             description=row["description"] or "",
             category=row["category"] or "",
             price=row["price"],
-            created_at=utc(row["created_at"]) or datetime.fromtimestamp(0, UTC),
-            updated_at=utc(row["updated_at"]) or datetime.fromtimestamp(0, UTC),
+            created_at=clock.utc(row["created_at"] or EPOCH),
+            updated_at=clock.utc(row["updated_at"] or EPOCH),
         )
 
 

@@ -26,9 +26,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from uuid import UUID
 
+from kit import clock
 from kit.cassandra import Row
-from kit.clock import now as now_utc
-from kit.clock import utc
 from kit.metrics import labelled_counter
 
 from catalog.cas import compare_and_set
@@ -79,8 +78,8 @@ def _reservation(row: Row) -> Reservation:
         order_id=row["order_id"],
         status=row["status"],
         items=[ReservationItem(product_id=p, quantity=q) for p, q in sorted(items.items())],
-        created_at=utc(row["created_at"]),
-        expires_at=utc(row["expires_at"]),
+        created_at=clock.utc(row["created_at"]),
+        expires_at=clock.utc(row["expires_at"]),
     )
 
 
@@ -102,7 +101,7 @@ class Reservations:
         more; with other items it is a conflict. A rejected or released reservation stays
         closed: a new attempt needs a new order id.
         """
-        now = now_utc()
+        now = clock.now()
         ttl = ttl_seconds or self.settings.reservation_ttl_seconds
         created, row = await self.repo.create_reservation(
             order_id, items, now, now + timedelta(seconds=ttl)
@@ -119,7 +118,7 @@ class Reservations:
             # 'pending': another request for this order is in flight, or one crashed midway.
             # The steps below are idempotent per order, so run them too.
         await self._hold_all(order_id, items, fresh=created)
-        applied, status = await self.repo.transition(order_id, "pending", "held", now_utc())
+        applied, status = await self.repo.transition(order_id, "pending", "held", clock.now())
         if applied or status in ("held", "committed"):
             RESERVATIONS.labels("reserved" if created else "idempotent").inc()
             final = await self.repo.get_reservation(order_id)
@@ -199,7 +198,9 @@ class Reservations:
 
         async def write(state: StockState | None) -> StockState | None:
             assert state is not None  # settled: no such product
-            return await self.repo.hold(product_id, order_id, quantity, state.available, now_utc())
+            return await self.repo.hold(
+                product_id, order_id, quantity, state.available, clock.now()
+            )
 
         return await compare_and_set(
             product_id,
@@ -224,7 +225,7 @@ class Reservations:
         else:
             reason = "unknown_product"
             details = json.dumps(error.extra["product_ids"])
-        applied, status = await self.repo.reject(order_id, now_utc(), reason, details)
+        applied, status = await self.repo.reject(order_id, clock.now(), reason, details)
         if status in ("held", "committed"):
             return
         await self._release_holds(order_id, items)
@@ -257,7 +258,7 @@ class Reservations:
             raise ReservationNotFound(order_id)
         status = row["status"]
         while status in ("pending", "held", "committed"):
-            applied, current = await self.repo.transition(order_id, status, "released", now_utc())
+            applied, current = await self.repo.transition(order_id, status, "released", clock.now())
             if applied:
                 RESERVATIONS.labels("released").inc()
                 break
@@ -272,7 +273,7 @@ class Reservations:
             raise ReservationNotFound(order_id)
         status = row["status"]
         if status == "held":
-            applied, status = await self.repo.transition(order_id, "held", "committed", now_utc())
+            applied, status = await self.repo.transition(order_id, "held", "committed", clock.now())
             if applied:
                 RESERVATIONS.labels("committed").inc()
         if status != "committed":
@@ -283,13 +284,13 @@ class Reservations:
 
     async def release_expired(self, now: datetime | None = None) -> int:
         """Release reservations whose hold time is over (held, or pending after a crash)."""
-        now = now or now_utc()
+        now = now or clock.now()
         released = 0
         for status in ("held", "pending"):
             rows = await self.repo.expired_reservations(status, now, self.settings.sweep_batch)
             for row in rows:
                 order_id = row["order_id"]
-                applied, _ = await self.repo.transition(order_id, status, "released", now_utc())
+                applied, _ = await self.repo.transition(order_id, status, "released", clock.now())
                 if not applied:
                     continue  # committed, released or rejected meanwhile
                 full = await self.repo.get_reservation(order_id)

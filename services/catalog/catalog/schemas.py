@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
+from kit.money import money
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,20 +22,14 @@ from pydantic import (
     model_validator,
 )
 
-CENT = Decimal("0.01")
 MAX_PRICE = Decimal("1000000")
 MAX_STOCK = 1_000_000_000
-
-
-def _cents(value: Decimal) -> Decimal:
-    """Two decimal places, so 19.9 and 19.90 are one clustering value and print alike."""
-    return value.quantize(CENT)
 
 
 Price = Annotated[
     Decimal,
     Field(gt=0, lt=MAX_PRICE, decimal_places=2, allow_inf_nan=False, examples=["19.99"]),
-    AfterValidator(_cents),
+    AfterValidator(money),  # 19.9 and 19.90: one clustering value
 ]
 # Filter bounds compare numerically and are not rounded (min_price=1.234 excludes 1.23); the
 # scan uses the whole-cent bounds that select the same prices (listing.cents).

@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from uuid import UUID, uuid4
 
-from kit.clock import now as now_utc
+from kit import clock
 from prometheus_client import Counter
 
 from catalog.cas import compare_and_set
@@ -40,7 +40,7 @@ class CatalogService:
 
     async def create_product(self, data: ProductCreate, product_id: UUID | None = None) -> Product:
         """Create (or, with a known id, overwrite) a product. The seeder uses this path too."""
-        now = now_utc()
+        now = clock.now()
         old = await self.repo.get_product(product_id) if product_id else None
         product_id = product_id or uuid4()
         record = ProductRecord(
@@ -66,7 +66,7 @@ class CatalogService:
             raise ProductNotFound([product_id])
         changes = patch.model_dump(exclude_unset=True)
         stock_value = changes.pop("stock", None)
-        record = replace(old, **changes, updated_at=now_utc()) if changes else old
+        record = replace(old, **changes, updated_at=clock.now()) if changes else old
         if changes:
             await self.repo.save_product(record, old)
             self.listing.forget_categories()

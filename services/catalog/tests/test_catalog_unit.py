@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 from catalog import cursor
-from catalog.errors import InvalidCursor
 from catalog.listing import ScanPlan
 from catalog.repository import ListingRow, ProductRecord
 from catalog.schemas import ProductCreate, ProductPatch, ProductQuery, ReservationRequest
 from catalog.seed import CATALOG, generate, product_id
-from kit.clock import now as now_utc
+from kit import clock
+from kit.cursor import InvalidCursor
 from pydantic import ValidationError
 
 
@@ -161,7 +161,7 @@ def test_reservation_request_merges_duplicates() -> None:
 
 
 def _record(name: str, category: str, price: str) -> ProductRecord:
-    now = now_utc()
+    now = clock.now()
     return ProductRecord(uuid.uuid4(), name, "", category, Decimal(price), now, now)
 
 

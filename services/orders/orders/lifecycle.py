@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
+
+from kit.clock import utc
 
 Status = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
 STATUSES: tuple[Status, ...] = ("pending", "paid", "shipped", "delivered", "cancelled")
@@ -39,19 +41,8 @@ def bucket_of(order_id: uuid.UUID, buckets: int) -> int:
     return order_id.int % buckets
 
 
-def now_ms() -> datetime:
-    """Now, in UTC, at Cassandra's timestamp precision (milliseconds)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def as_utc(value: datetime) -> datetime:
-    """Cassandra hands back naive UTC datetimes."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def ordered_history(history: Mapping[str, datetime] | None) -> list[tuple[str, datetime]]:
     """History entries oldest first (ties broken by lifecycle order)."""
     rank: dict[str, int] = {status: i for i, status in enumerate(STATUSES)}
-    entries = [(status, as_utc(at)) for status, at in (history or {}).items()]
+    entries = [(status, utc(at)) for status, at in (history or {}).items()]
     return sorted(entries, key=lambda e: (e[1], rank.get(e[0], len(rank))))

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from kit.money import Money
+from pydantic import BaseModel, ConfigDict, Field
 
 from orders.lifecycle import Status
 
-CENT = Decimal("0.01")
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
-
-
-Money = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=14, decimal_places=2),
-    PlainSerializer(lambda d: str(money(d)), return_type=str),
-]
+# Amounts the checkout sends: whole cents, at most 14 digits.
+Amount = Annotated[Money, Field(ge=0, max_digits=14, decimal_places=2)]
 
 
 class OrderItemIn(BaseModel):
@@ -30,7 +20,7 @@ class OrderItemIn(BaseModel):
 
     product_id: uuid.UUID
     name: str = Field(min_length=1, max_length=300)
-    unit_price: Money
+    unit_price: Amount
     quantity: int = Field(ge=1, le=10_000)
 
 
@@ -42,15 +32,15 @@ class CreateOrder(BaseModel):
     order_id: uuid.UUID
     user_id: str = Field(min_length=1, max_length=200)
     items: list[OrderItemIn] = Field(min_length=1, max_length=200)
-    total: Money
+    total: Amount
 
 
 class OrderItemOut(BaseModel):
     product_id: uuid.UUID
     name: str
-    unit_price: Money
+    unit_price: Amount
     quantity: int
-    line_total: Money
+    line_total: Amount
 
 
 class HistoryEntry(BaseModel):
@@ -63,7 +53,7 @@ class Order(BaseModel):
     user_id: str
     status: Status
     items: list[OrderItemOut]
-    total: Money
+    total: Amount
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry]

@@ -11,19 +11,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from kit import clock
 from kit.auth import Principal
 from kit.cassandra import Row
 from kit.errors import ServiceUnavailable
 from kit.metrics import labelled_counter
+from kit.money import money
 from prometheus_client import Histogram
 
 from orders import lifecycle
 from orders.catalog import CatalogStock, Outcome
 from orders.cursor import all_cursor, parse_all_cursor, parse_user_cursor, user_cursor
 from orders.errors import BadTotal, InvalidTransition, OrderMismatch, OrderNotFound, ReservationGone
-from orders.lifecycle import NEXT, RELEASE, as_utc, bucket_of, now_ms
+from orders.lifecycle import NEXT, RELEASE, bucket_of
 from orders.repository import OrdersRepository, item_tuple
-from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut, money
+from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut
 
 log = logging.getLogger("orders.service")
 
@@ -64,8 +66,8 @@ def to_order(row: Row) -> Order:
         status=row["status"],
         items=items,
         total=money(row["total"]),
-        created_at=as_utc(row["created_at"]),
-        updated_at=as_utc(row["updated_at"]),
+        created_at=clock.utc(row["created_at"]),
+        updated_at=clock.utc(row["updated_at"]),
         history=[
             HistoryEntry(status=s, at=at) for s, at in lifecycle.ordered_history(row.get("history"))
         ],
@@ -105,7 +107,7 @@ class OrdersService:
         expected = order_total(request.items)
         if money(request.total) != expected:
             raise BadTotal(expected, request.total)
-        created_at = now_ms()
+        created_at = clock.now()
         bucket = bucket_of(request.order_id, self.buckets)
         first_due = lifecycle.due_at("pending", created_at, self.delays)
         assert first_due is not None
@@ -214,7 +216,7 @@ class OrdersService:
         row = await self.repo.get(order_id)
         if row is None:
             return
-        at = as_utc(row["history"][RELEASE])
+        at = clock.utc(row["history"][RELEASE])
         try:
             await self.stock.release(order_id)
         except ServiceUnavailable as exc:
@@ -227,13 +229,13 @@ class OrdersService:
     async def _transition(self, row: Row, target: str, *, actor: str) -> bool:
         """One compare-and-set step. Only the winner logs it and schedules what comes next."""
         order_id, current = row["id"], row["status"]
-        at = now_ms()
+        at = clock.now()
         applied, _ = await self.repo.transition(order_id, current, target, at)
         if not applied:
             return False
         ORDERS_TOTAL.labels(target).inc()
         if target == "delivered":
-            DELIVERY_SECONDS.observe((at - as_utc(row["created_at"])).total_seconds())
+            DELIVERY_SECONDS.observe((at - clock.utc(row["created_at"])).total_seconds())
         await self._schedule(order_id, target, at)
         await self.repo.record_event(order_id, at, target, current, actor)
         log.info("order %s: %s -> %s (%s)", order_id, current, target, actor)
@@ -249,7 +251,7 @@ class OrdersService:
         status = row["status"]
         entered = (row.get("history") or {}).get(status)
         if entered is not None:
-            await self._schedule(row["id"], status, as_utc(entered))
+            await self._schedule(row["id"], status, clock.utc(entered))
 
     async def run_due(self, due: Row) -> None:
         """Run one schedule row: advance the order, or release a cancelled order's stock.
@@ -258,10 +260,10 @@ class OrdersService:
         compare-and-set in `_transition`, and schedule rows have deterministic keys.
         """
         order_id, status = due["order_id"], due["status"]
-        bucket, due_at = due["bucket"], as_utc(due["due_at"])
+        bucket, due_at = due["bucket"], clock.utc(due["due_at"])
         row = await self.repo.get(order_id)
         if row is None:
-            if now_ms() - due_at > ORPHAN_GRACE:
+            if clock.now() - due_at > ORPHAN_GRACE:
                 await self.repo.unschedule(bucket, due_at, order_id, status)
             return
         try:
@@ -274,7 +276,7 @@ class OrdersService:
                 await self._advance(row)
         except ServiceUnavailable as exc:
             log.warning("order %s (%s) deferred: %s", order_id, status, exc.detail)
-            await self.repo.schedule(bucket, now_ms() + self.retry, order_id, status)
+            await self.repo.schedule(bucket, clock.now() + self.retry, order_id, status)
         await self.repo.unschedule(bucket, due_at, order_id, status)
 
     async def _advance(self, row: Row) -> None:

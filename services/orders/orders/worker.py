@@ -11,7 +11,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from orders.lifecycle import now_ms
+from kit import clock
+
 from orders.repository import OrdersRepository
 from orders.service import OrdersService
 
@@ -38,7 +39,7 @@ class LifecycleWorker:
 
     async def run_once(self) -> int:
         """Run every row due now, in all buckets; returns how many were run."""
-        now = now_ms()
+        now = clock.now()
         rows = []
         for bucket in range(self.buckets):
             rows.extend(await self.repo.due(bucket, now, self.batch))

@@ -20,9 +20,9 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
+from kit import clock
 from kit.cassandra import CassandraDB
 from kit.migrations import migrate
 from pydantic import ValidationError
@@ -145,7 +145,7 @@ async def _admin(args: argparse.Namespace, settings: UsersSettings) -> int:
         if user_row is None:
             print(f"users-admin: no user {args.username!r}", file=sys.stderr)
             return 1
-        await service.repo.set_role(user_row["id"], args.role, datetime.now(UTC))
+        await service.repo.set_role(user_row["id"], args.role, clock.now())
         print(f"{user_row['username']} is now {args.role}")
         return 0
     finally:

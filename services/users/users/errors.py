@@ -56,8 +56,3 @@ class UnsupportedGrantType(BadRequest):
         super().__init__(
             "Only grant_type=client_credentials is supported", error="unsupported_grant_type"
         )
-
-
-class InvalidCursor(BadRequest):
-    def __init__(self) -> None:
-        super().__init__("Invalid cursor")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from kit import clock
+from kit import cursor as cursors
 from kit.auth import Principal, Role
 from kit.cassandra import Row
+from kit.cursor import InvalidCursor
 
 from users import metrics
 from users.clients import ServiceClients
@@ -20,7 +21,6 @@ from users.errors import (
     EmailTaken,
     InvalidClient,
     InvalidCredentials,
-    InvalidCursor,
     InvalidRefreshToken,
     UnsupportedGrantType,
     UsernameTaken,
@@ -39,34 +39,26 @@ log = logging.getLogger("users.service")
 ABANDONED_CLAIM = timedelta(minutes=2)
 
 
-def utc(moment: datetime) -> datetime:
-    """Cassandra hands back naive UTC datetimes."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def user_out(row: Row) -> UserOut:
     return UserOut(
         id=row["id"],
         username=row["username"],
         email=row["email"],
         role=row["role"],
-        created_at=utc(row["created_at"]),
+        created_at=clock.utc(row["created_at"]),
     )
 
 
 def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(position.to_bytes(8, "big", signed=True)).decode()
+    return cursors.encode({"t": position})
 
 
 def decode_cursor(cursor: str) -> int:
     """The partition token after which the next page starts."""
-    try:
-        raw = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidCursor() from exc
-    if len(raw) != 8:
+    token = cursors.decode(cursor).get("t")
+    if type(token) is not int or not -(2**63) <= token < 2**63:
         raise InvalidCursor()
-    return int.from_bytes(raw, "big", signed=True)
+    return token
 
 
 def _role(row: Row) -> Role:
@@ -95,8 +87,7 @@ class UsersService:
         releases the first, so concurrent duplicates end with exactly one account."""
         password_hash = await self.passwords.hash(data.password)
         user_id = uuid.uuid4()
-        now = datetime.now(UTC)
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # Cassandra keeps ms
+        now = clock.now()
         username_key, email_key = data.username.lower(), data.email.lower()
         if not await self._claim("username", username_key, user_id, now):
             raise UsernameTaken()
@@ -133,7 +124,7 @@ class UsersService:
         self, kind: ClaimKind, key: str, owner: uuid.UUID, claim: Row, now: datetime
     ) -> bool:
         claimed_at = claim.get("claimed_at")
-        if claimed_at is None or utc(claimed_at) > now - ABANDONED_CLAIM:
+        if claimed_at is None or clock.utc(claimed_at) > now - ABANDONED_CLAIM:
             return False
         user = await self.repo.get_user(owner)
         return user is None or str(user.get(kind) or "").lower() != key
@@ -149,7 +140,7 @@ class UsersService:
             self._login_failed("bad_password")
         if self.passwords.needs_rehash(user["password_hash"]):
             new_hash = await self.passwords.hash(password)
-            await self.repo.set_password_hash(user["id"], new_hash, datetime.now(UTC))
+            await self.repo.set_password_hash(user["id"], new_hash, clock.now())
             log.info("rehashed the password of user %s with the current parameters", user["id"])
         metrics.LOGINS.labels("success").inc()
         return await self._issue_pair(user, family_id=None)
@@ -175,7 +166,7 @@ class UsersService:
             sub=str(user["id"]), name=user["username"], role=_role(user), ttl=s.access_token_ttl
         )
         refresh = new_refresh_token()
-        now = datetime.now(UTC)
+        now = clock.now()
         if family_id is None:
             family_id = uuid.uuid4()
             await self.repo.create_family(family_id, user["id"], now, s.refresh_token_ttl)
@@ -197,11 +188,11 @@ class UsersService:
         """Rotate: the presented token is marked used (compare-and-set) and a new one of the
         same family is issued. A used token presented again revokes the whole family."""
         token_hash = hash_refresh_token(refresh_token)
-        now = datetime.now(UTC)
+        now = clock.now()
         row = await self.repo.get_refresh_token(token_hash)
         if row is None or row.get("expires_at") is None:
             raise InvalidRefreshToken()
-        remaining = int((utc(row["expires_at"]) - now).total_seconds())
+        remaining = int((clock.utc(row["expires_at"]) - now).total_seconds())
         if remaining <= 0:
             raise InvalidRefreshToken()
         family_id: uuid.UUID = row["family_id"]
@@ -235,7 +226,7 @@ class UsersService:
     async def _revoke(self, family_id: uuid.UUID) -> None:
         # Outlive every token of the family (each lives at most refresh_token_ttl).
         ttl = self.settings.refresh_token_ttl + 86400
-        await self.repo.revoke_family(family_id, datetime.now(UTC), ttl)
+        await self.repo.revoke_family(family_id, clock.now(), ttl)
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the sign-in the token belongs to. Unknown tokens are ignored (idempotent)."""
@@ -272,7 +263,7 @@ class UsersService:
         ):
             raise WrongCurrentPassword()
         new_hash = await self.passwords.hash(data.password) if data.password else None
-        now = datetime.now(UTC)
+        now = clock.now()
         if data.email is not None and data.email != user["email"]:
             old_key, new_key = str(user["email"]).lower(), data.email.lower()
             if new_key != old_key and not await self._claim("email", new_key, uid, now):
@@ -302,7 +293,7 @@ class UsersService:
             raise CannotChangeOwnRole()
         user = await self._user(user_id)
         if user["role"] != role:
-            await self.repo.set_role(user_id, role, datetime.now(UTC))
+            await self.repo.set_role(user_id, role, clock.now())
             log.info("user %s role %s -> %s by %s", user_id, user["role"], role, actor.id)
         return await self.get(user_id)
 
