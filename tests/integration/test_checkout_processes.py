@@ -128,7 +128,7 @@ def _has(order: dict[str, Any], product: str) -> bool:
 
 async def test_a_hold_nobody_ordered_is_swept(stack: Stack) -> None:
     """What a checkout that died right after reserving leaves behind: a hold with no order.
-    It expires, and the cart's sweeper loop has the catalog give the units back."""
+    It expires, and the catalog's own sweeper gives the units back (no cart involved)."""
     product = await stack.new_product(stock=5)
     order_id = str(uuid.uuid4())
     async with stack.client("catalog") as catalog:

@@ -95,14 +95,6 @@ class Catalog:
         if response.status_code not in (200, 201, 204, 404):
             raise _unexpected("catalog", response)
 
-    async def sweep(self) -> int:
-        response = await self.client.request(
-            "POST", "/internal/reservations/sweep", idempotent=True
-        )
-        if response.status_code != 200:
-            raise _unexpected("catalog", response)
-        return int(response.json().get("released", 0))
-
 
 class Orders:
     def __init__(self, client: ServiceClient) -> None:

@@ -47,8 +47,3 @@ class CartSettings(CallerSettings):
     replay_wait_seconds: float = Field(
         default=15.0, ge=0, description="A duplicate of a running checkout waits this long for it"
     )
-    sweep_interval_seconds: float = Field(
-        default=30.0,
-        ge=0,
-        description="Ask the catalog to release expired holds this often (0: never)",
-    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -45,11 +44,6 @@ def create_app(
         async with AsyncExitStack() as stack:
             stack.push_async_callback(catalog.aclose)
             stack.push_async_callback(orders.aclose)
-            if settings.sweep_interval_seconds > 0:
-                sweeper = asyncio.create_task(
-                    service.sweep_forever(settings.sweep_interval_seconds), name="sweeper"
-                )
-                stack.callback(sweeper.cancel)
             yield
 
     return create_service_app(

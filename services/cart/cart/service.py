@@ -281,7 +281,7 @@ class CartService:
                 try:
                     if action == "release":
                         await self.catalog.release(order_id)
-                except Exception as exc:  # the sweeper releases it when the hold expires
+                except Exception as exc:  # the catalog releases it when the hold expires
                     log.warning("compensation %s of %s failed: %r", action, order_id, exc)
 
     async def _finish(
@@ -307,21 +307,6 @@ class CartService:
         except Exception:
             # The lease runs out and a retry finishes the checkout with the same order id.
             log.exception("could not record the outcome of checkout %s", key)
-
-    # --- the reservation sweeper ------------------------------------------------------------
-
-    async def sweep_forever(self, interval: float) -> None:
-        """Ask the catalog to release expired holds every `interval` seconds."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                released = await self.catalog.sweep()
-                if released:
-                    log.info("sweep released %d expired reservations", released)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info("reservation sweep failed: %r", exc)
 
 
 def _problem(exc: AppError) -> dict[str, Any]:

@@ -50,7 +50,6 @@ async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[CartEn
             orders_url="http://orders",
             users_url="http://users",
             client_secret="test-secret",
-            sweep_interval_seconds=0,
             breaker_recovery_seconds=0.5,
             upstream_retries=1,
             replay_wait_seconds=10,

@@ -33,4 +33,7 @@ class CatalogSettings(ServiceSettings):
     category_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long GET /categories counts are cached in-process"
     )
+    sweep_interval_seconds: float = Field(
+        default=30.0, ge=0, description="Release expired reservations this often (0: never)"
+    )
     sweep_batch: int = Field(default=500, ge=1, description="Expired reservations per sweep")

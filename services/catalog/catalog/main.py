@@ -19,8 +19,11 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
-        app.state.catalog = CatalogService(CatalogRepository(app.state.db), settings)
-        yield
+        service = CatalogService(CatalogRepository(app.state.db), settings)
+        app.state.catalog = service
+        # The catalog owns its reservations: it releases the expired ones itself.
+        async with service.reservations.sweeping(settings.sweep_interval_seconds):
+            yield
 
     return create_service_app(
         settings,

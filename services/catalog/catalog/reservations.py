@@ -19,9 +19,12 @@ closed, and any request that finds the reservation closed releases whatever hold
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from enum import Enum
 from uuid import UUID
@@ -283,7 +286,12 @@ class Reservations:
         return await self.get_reservation(order_id)
 
     async def release_expired(self, now: datetime | None = None) -> int:
-        """Release reservations whose hold time is over (held, or pending after a crash)."""
+        """Release reservations whose hold time is over (held, or pending after a crash).
+
+        Any number of sweepers may run at once (one per replica): each release is claimed
+        by the compare-and-set of the reservation's status, and only the winner gives the
+        units back.
+        """
         now = now or clock.now()
         released = 0
         for status in ("held", "pending"):
@@ -300,6 +308,29 @@ class Reservations:
         if released:
             log.info("released %d expired reservations", released)
         return released
+
+    @asynccontextmanager
+    async def sweeping(self, interval: float) -> AsyncIterator[None]:
+        """Run `release_expired` every `interval` seconds in the background meanwhile
+        (never when `interval` is 0)."""
+        if interval <= 0:
+            yield
+            return
+
+        async def sweep_forever() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await self.release_expired()
+                except Exception:
+                    log.exception("reservation sweep failed; the next one retries")
+
+        task = asyncio.create_task(sweep_forever(), name="reservation-sweeper")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _release_holds(self, order_id: UUID, items: dict[UUID, int]) -> None:
         """Give back the units of every live hold of the order (each exactly once)."""

@@ -19,6 +19,7 @@ async def catalog(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[Ca
         cassandra_keyspace=unique_keyspace("catalog"),
         jwks_url=minter.jwks_url,
         category_cache_seconds=0,
+        sweep_interval_seconds=0,  # tests sweep when they mean to
     )
     app = create_app(settings)
     async with serve(app) as client:

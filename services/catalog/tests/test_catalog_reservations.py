@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from catalog.main import create_app
+from catalog.reservations import Reservations
 
+from tests.polling import eventually
+from tests.support.apps import serve
 from tests.support.catalog import Catalog
 
 
@@ -183,6 +187,44 @@ async def test_sweep_releases_expired_holds_only(catalog: Catalog) -> None:
     # Sweeping again finds nothing more of ours.
     await catalog.client.post("/internal/reservations/sweep", headers=catalog.system)
     assert await catalog.stock(a) == 7
+
+
+async def _status(catalog: Catalog, order: uuid.UUID) -> str:
+    got = await catalog.client.get(f"/internal/reservations/{order}", headers=catalog.system)
+    return str(got.json()["status"])
+
+
+async def test_the_catalog_sweeps_expired_holds_by_itself(catalog: Catalog) -> None:
+    """No cart, no sweep call: a catalog replica's own sweeper gives expired holds back."""
+    a = await _product(catalog, 5)
+    order = uuid.uuid4()
+    assert (await catalog.reserve(order, {a: 3}, ttl_seconds=1)).status_code == 201
+    assert await catalog.stock(a) == 2
+    sweeping = catalog.settings.model_copy(update={"sweep_interval_seconds": 0.2})
+    async with serve(create_app(sweeping)):  # a second replica, with its sweeper on
+
+        async def returned() -> bool:
+            return await catalog.stock(a) == 5
+
+        await eventually(returned, within=30)
+    assert await _status(catalog, order) == "released"
+
+
+async def test_concurrent_sweepers_release_each_hold_once(catalog: Catalog) -> None:
+    """Several replicas sweeping the same expired reservations at once: every unit comes
+    back exactly once (a double release would push the stock above what it was)."""
+    a, b = await _product(catalog, 20), await _product(catalog, 20)
+    orders = [uuid.uuid4() for _ in range(8)]
+    for order in orders:
+        assert (await catalog.reserve(order, {a: 2, b: 1}, ttl_seconds=1)).status_code == 201
+    assert (await catalog.stock(a), await catalog.stock(b)) == (4, 12)
+    await asyncio.sleep(1.2)  # past every expiry
+    repo = catalog.service.repo
+    replicas = [Reservations(repo, catalog.settings) for _ in range(4)]
+    released = await asyncio.gather(*(r.release_expired() for r in replicas))
+    assert sum(released) >= len(orders)
+    assert (await catalog.stock(a), await catalog.stock(b)) == (20, 20)
+    assert {await _status(catalog, order) for order in orders} == {"released"}
 
 
 async def test_fifty_concurrent_orders_never_oversell(catalog: Catalog) -> None:
