@@ -21,10 +21,12 @@ from kit import clock
 from kit.cassandra import CassandraDB, Row
 
 from catalog.cursor import Position
+from catalog.schemas import ReservationStatus
 
 ALL = "*"  # the scope of the listing partitions that hold every product
 SortField = Literal["name", "price"]
 HoldState = Literal["held", "committed", "released"]
+RejectReason = Literal["insufficient", "unknown_product"]
 
 
 EPOCH = datetime.fromtimestamp(0, UTC)  # for a row missing its timestamps
@@ -85,6 +87,31 @@ class StockState:
     available: int
     hold_state: HoldState | None
     hold_quantity: int
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    """A `reservations` row."""
+
+    order_id: UUID
+    items: dict[UUID, int]
+    status: ReservationStatus
+    reason: RejectReason | None  # why it was rejected
+    details: str | None  # the rejection's JSON: the short items, or the unknown product ids
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> ReservationRecord:
+        return cls(
+            order_id=row["order_id"],
+            items=dict(row.get("items") or {}),
+            status=row["status"],
+            reason=row.get("reason"),
+            details=row.get("short_items"),
+            created_at=clock.utc(row["created_at"] or EPOCH),
+            expires_at=clock.utc(row["expires_at"] or EPOCH),
+        )
 
 
 def _observed(rows: list[Row], order_id: UUID) -> StockState | None:
@@ -390,26 +417,30 @@ class CatalogRepository:
 
     async def create_reservation(
         self, order_id: UUID, items: dict[UUID, int], now: datetime, expires_at: datetime
-    ) -> tuple[bool, Row]:
-        """Insert a 'pending' reservation; (False, the existing row) when there is one."""
-        return await self.db.applied(
+    ) -> ReservationRecord | None:
+        """Insert a 'pending' reservation; None when it applied, else the existing one."""
+        applied, row = await self.db.applied(
             "INSERT INTO reservations (order_id, items, status, created_at, updated_at, "
             "expires_at) VALUES (?, ?, 'pending', ?, ?, ?) IF NOT EXISTS",
             (order_id, items, now, now, expires_at),
             name="reservation_create",
         )
+        return None if applied else ReservationRecord.from_row(row)
 
-    async def get_reservation(self, order_id: UUID, *, serial: bool = False) -> Row | None:
-        return await self.db.one(
+    async def get_reservation(
+        self, order_id: UUID, *, serial: bool = False
+    ) -> ReservationRecord | None:
+        row = await self.db.one(
             f"SELECT {self._RESERVATION_COLUMNS} FROM reservations WHERE order_id = ?",
             (order_id,),
             name="reservation_get",
             serial=serial,
         )
+        return ReservationRecord.from_row(row) if row else None
 
     async def transition(
-        self, order_id: UUID, expected: str, new: str, now: datetime
-    ) -> tuple[bool, str | None]:
+        self, order_id: UUID, expected: ReservationStatus, new: ReservationStatus, now: datetime
+    ) -> tuple[bool, ReservationStatus | None]:
         """Move a reservation from `expected` to `new`; (applied, the status it has now)."""
         applied, row = await self.db.applied(
             "UPDATE reservations SET status = ?, updated_at = ? WHERE order_id = ? IF status = ?",
@@ -419,8 +450,8 @@ class CatalogRepository:
         return applied, (new if applied else row.get("status"))
 
     async def reject(
-        self, order_id: UUID, now: datetime, reason: str, details: str
-    ) -> tuple[bool, str | None]:
+        self, order_id: UUID, now: datetime, reason: RejectReason, details: str
+    ) -> tuple[bool, ReservationStatus | None]:
         """pending -> rejected, keeping why (replays of the order get the same answer)."""
         applied, row = await self.db.applied(
             "UPDATE reservations SET status = 'rejected', updated_at = ?, reason = ?, "
@@ -430,10 +461,13 @@ class CatalogRepository:
         )
         return applied, ("rejected" if applied else row.get("status"))
 
-    async def expired_reservations(self, status: str, now: datetime, limit: int) -> list[Row]:
-        return await self.db.rows(
-            "SELECT order_id, status, expires_at FROM reservations "
-            "WHERE status = ? AND expires_at < ? LIMIT ?",
+    async def expired_reservations(
+        self, status: ReservationStatus, now: datetime, limit: int
+    ) -> list[UUID]:
+        """Orders whose reservation in `status` expired before `now`."""
+        rows = await self.db.rows(
+            "SELECT order_id FROM reservations WHERE status = ? AND expires_at < ? LIMIT ?",
             (status, now, limit),
             name="reservations_expired",
         )
+        return [row["order_id"] for row in rows]

@@ -30,7 +30,6 @@ from enum import Enum
 from uuid import UUID
 
 from kit import clock
-from kit.cassandra import Row
 from kit.metrics import labelled_counter
 
 from catalog.cas import compare_and_set
@@ -42,8 +41,8 @@ from catalog.errors import (
     ReservationMismatch,
     ReservationNotFound,
 )
-from catalog.repository import CatalogRepository, StockState
-from catalog.schemas import Reservation, ReservationItem, ShortItem
+from catalog.repository import CatalogRepository, RejectReason, ReservationRecord, StockState
+from catalog.schemas import Reservation, ReservationItem, ReservationStatus, ShortItem
 
 log = logging.getLogger("catalog.reservations")
 
@@ -75,14 +74,18 @@ def hold_outcome(state: StockState | None, quantity: int) -> HoldOutcome | None:
     return None
 
 
-def _reservation(row: Row) -> Reservation:
-    items = row.get("items") or {}
+# Where a reservation's holds stand: taken (or being taken) while open, given back once closed.
+OPEN: frozenset[ReservationStatus] = frozenset({"pending", "held", "committed"})
+STANDING: frozenset[ReservationStatus] = frozenset({"held", "committed"})
+
+
+def _reservation(record: ReservationRecord) -> Reservation:
     return Reservation(
-        order_id=row["order_id"],
-        status=row["status"],
-        items=[ReservationItem(product_id=p, quantity=q) for p, q in sorted(items.items())],
-        created_at=clock.utc(row["created_at"]),
-        expires_at=clock.utc(row["expires_at"]),
+        order_id=record.order_id,
+        status=record.status,
+        items=[ReservationItem(product_id=p, quantity=q) for p, q in sorted(record.items.items())],
+        created_at=record.created_at,
+        expires_at=record.expires_at,
     )
 
 
@@ -106,23 +109,23 @@ class Reservations:
         """
         now = clock.now()
         ttl = ttl_seconds or self.settings.reservation_ttl_seconds
-        created, row = await self.repo.create_reservation(
+        existing = await self.repo.create_reservation(
             order_id, items, now, now + timedelta(seconds=ttl)
         )
-        if not created:
-            if dict(row.get("items") or {}) != items:
+        created = existing is None
+        if existing is not None:
+            if existing.items != items:
                 raise ReservationMismatch(order_id)
-            status = row.get("status")
-            if status in ("held", "committed"):
+            if existing.status in STANDING:
                 RESERVATIONS.labels("idempotent").inc()
-                return _reservation(row), False
-            if status in ("rejected", "released"):
-                raise self._closed_error(order_id, row)
+                return _reservation(existing), False
+            if existing.status not in OPEN:
+                raise self._closed_error(existing)
             # 'pending': another request for this order is in flight, or one crashed midway.
             # The steps below are idempotent per order, so run them too.
         await self._hold_all(order_id, items, fresh=created)
         applied, status = await self.repo.transition(order_id, "pending", "held", clock.now())
-        if applied or status in ("held", "committed"):
+        if applied or status in STANDING:
             RESERVATIONS.labels("reserved" if created else "idempotent").inc()
             final = await self.repo.get_reservation(order_id)
             assert final is not None
@@ -133,7 +136,7 @@ class Reservations:
         final = await self.repo.get_reservation(order_id)
         if final is None:
             raise ReservationNotFound(order_id)
-        raise self._closed_error(order_id, final)
+        raise self._closed_error(final)
 
     async def _hold_all(self, order_id: UUID, items: dict[UUID, int], *, fresh: bool) -> None:
         """Hold each item in product order; on a shortage reject the order and compensate.
@@ -222,6 +225,7 @@ class Reservations:
         Returns instead when a concurrent duplicate of the request already got every item
         held: the reservation stands.
         """
+        reason: RejectReason
         if isinstance(error, InsufficientStock):
             reason = "insufficient"
             details = json.dumps([s.model_dump(mode="json") for s in error.short_items])
@@ -229,7 +233,7 @@ class Reservations:
             reason = "unknown_product"
             details = json.dumps(error.extra["product_ids"])
         applied, status = await self.repo.reject(order_id, clock.now(), reason, details)
-        if status in ("held", "committed"):
+        if status in STANDING:
             return
         await self._release_holds(order_id, items)
         if applied and reason == "insufficient":
@@ -238,50 +242,49 @@ class Reservations:
             raise error
         raise ReservationClosed(order_id, str(status))
 
-    def _closed_error(self, order_id: UUID, row: Row) -> Exception:
-        status = str(row.get("status"))
-        details = row.get("short_items")
-        if status == "rejected" and isinstance(details, str):
-            if row.get("reason") == "insufficient":
-                return InsufficientStock([ShortItem(**s) for s in json.loads(details)])
-            if row.get("reason") == "unknown_product":
-                return ProductNotFound([UUID(p) for p in json.loads(details)])
-        return ReservationClosed(order_id, status)
+    @staticmethod
+    def _closed_error(record: ReservationRecord) -> Exception:
+        """What a request for a closed reservation gets: a rejection's own answer again."""
+        if record.status == "rejected" and record.details is not None:
+            if record.reason == "insufficient":
+                return InsufficientStock([ShortItem(**s) for s in json.loads(record.details)])
+            if record.reason == "unknown_product":
+                return ProductNotFound([UUID(p) for p in json.loads(record.details)])
+        return ReservationClosed(record.order_id, record.status)
 
     async def get_reservation(self, order_id: UUID) -> Reservation:
-        row = await self.repo.get_reservation(order_id)
-        if row is None:
+        record = await self.repo.get_reservation(order_id)
+        if record is None:
             raise ReservationNotFound(order_id)
-        return _reservation(row)
+        return _reservation(record)
 
     async def release(self, order_id: UUID) -> Reservation:
         """Give the order's units back (idempotent); committed holds are released too."""
-        row = await self.repo.get_reservation(order_id, serial=True)
-        if row is None:
+        record = await self.repo.get_reservation(order_id, serial=True)
+        if record is None:
             raise ReservationNotFound(order_id)
-        status = row["status"]
-        while status in ("pending", "held", "committed"):
-            applied, current = await self.repo.transition(order_id, status, "released", clock.now())
+        status: ReservationStatus | None = record.status
+        while status in OPEN:
+            applied, status = await self.repo.transition(order_id, status, "released", clock.now())
             if applied:
                 RESERVATIONS.labels("released").inc()
                 break
-            status = current
-        await self._release_holds(order_id, dict(row["items"] or {}))
+        await self._release_holds(order_id, record.items)
         return await self.get_reservation(order_id)
 
     async def commit(self, order_id: UUID) -> Reservation:
         """held -> committed: the expiry sweep leaves committed reservations alone."""
-        row = await self.repo.get_reservation(order_id, serial=True)
-        if row is None:
+        record = await self.repo.get_reservation(order_id, serial=True)
+        if record is None:
             raise ReservationNotFound(order_id)
-        status = row["status"]
+        status: ReservationStatus | None = record.status
         if status == "held":
             applied, status = await self.repo.transition(order_id, "held", "committed", clock.now())
             if applied:
                 RESERVATIONS.labels("committed").inc()
         if status != "committed":
             raise ReservationClosed(order_id, str(status))
-        for product_id in sorted(row["items"] or {}):
+        for product_id in sorted(record.items):
             await self.repo.commit_hold(product_id, order_id)
         return await self.get_reservation(order_id)
 
@@ -294,15 +297,15 @@ class Reservations:
         """
         now = now or clock.now()
         released = 0
-        for status in ("held", "pending"):
-            rows = await self.repo.expired_reservations(status, now, self.settings.sweep_batch)
-            for row in rows:
-                order_id = row["order_id"]
+        statuses: tuple[ReservationStatus, ...] = ("held", "pending")
+        for status in statuses:
+            expired = await self.repo.expired_reservations(status, now, self.settings.sweep_batch)
+            for order_id in expired:
                 applied, _ = await self.repo.transition(order_id, status, "released", clock.now())
                 if not applied:
                     continue  # committed, released or rejected meanwhile
-                full = await self.repo.get_reservation(order_id)
-                await self._release_holds(order_id, dict((full or {}).get("items") or {}))
+                record = await self.repo.get_reservation(order_id)
+                await self._release_holds(order_id, record.items if record else {})
                 RESERVATIONS.labels("released").inc()
                 released += 1
         if released:

@@ -12,20 +12,20 @@ from kit.clock import utc
 Status = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
 STATUSES: tuple[Status, ...] = ("pending", "paid", "shipped", "delivered", "cancelled")
 # The worker's path; an admin may take the same steps early.
-NEXT: dict[str, Status] = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
-CANCELLABLE = frozenset({"pending", "paid"})
-TERMINAL = frozenset({"delivered", "cancelled"})
-RELEASE = "cancelled"  # a schedule row for status `cancelled` means: release its stock
+NEXT: dict[Status, Status] = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
+CANCELLABLE: frozenset[Status] = frozenset({"pending", "paid"})
+TERMINAL: frozenset[Status] = frozenset({"delivered", "cancelled"})
+RELEASE: Status = "cancelled"  # a schedule row for status `cancelled` means: release its stock
 
 
-def can_transition(current: str, target: str) -> bool:
+def can_transition(current: Status, target: Status) -> bool:
     """True when `current -> target` is a step of the lifecycle."""
     if target == "cancelled":
         return current in CANCELLABLE
     return NEXT.get(current) == target
 
 
-def due_at(status: str, entered_at: datetime, delays: Mapping[str, float]) -> datetime | None:
+def due_at(status: Status, entered_at: datetime, delays: Mapping[str, float]) -> datetime | None:
     """When the schedule row for an order that entered `status` at `entered_at` falls due.
 
     Deterministic, so writing it again (after a crash, by another replica) hits the same key.
@@ -41,8 +41,8 @@ def bucket_of(order_id: uuid.UUID, buckets: int) -> int:
     return order_id.int % buckets
 
 
-def ordered_history(history: Mapping[str, datetime] | None) -> list[tuple[str, datetime]]:
+def ordered_history(history: Mapping[Status, datetime]) -> list[tuple[Status, datetime]]:
     """History entries oldest first (ties broken by lifecycle order)."""
-    rank: dict[str, int] = {status: i for i, status in enumerate(STATUSES)}
-    entries = [(status, utc(at)) for status, at in (history or {}).items()]
+    rank = {status: i for i, status in enumerate(STATUSES)}
+    entries = [(status, utc(at)) for status, at in history.items()]
     return sorted(entries, key=lambda e: (e[1], rank.get(e[0], len(rank))))

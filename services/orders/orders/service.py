@@ -7,13 +7,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from kit import clock
 from kit.auth import Principal
-from kit.cassandra import Row
 from kit.errors import ServiceUnavailable
 from kit.metrics import labelled_counter
 from kit.money import money
@@ -23,8 +23,8 @@ from orders import lifecycle
 from orders.catalog import CatalogStock, Outcome
 from orders.cursor import all_cursor, parse_all_cursor, parse_user_cursor, user_cursor
 from orders.errors import BadTotal, InvalidTransition, OrderMismatch, OrderNotFound, ReservationGone
-from orders.lifecycle import NEXT, RELEASE, bucket_of
-from orders.repository import OrdersRepository, item_tuple
+from orders.lifecycle import NEXT, RELEASE, Status, bucket_of
+from orders.repository import DueStep, OrderItem, OrderRecord, OrdersRepository
 from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut
 
 log = logging.getLogger("orders.service")
@@ -49,7 +49,7 @@ def order_total(items: list[Any]) -> Decimal:
     return money(sum((money(i.unit_price) * i.quantity for i in items), Decimal("0")))
 
 
-def to_order(row: Row) -> Order:
+def to_order(order: OrderRecord) -> Order:
     items = [
         OrderItemOut(
             product_id=i.product_id,
@@ -58,29 +58,29 @@ def to_order(row: Row) -> Order:
             quantity=i.quantity,
             line_total=money(i.unit_price * i.quantity),
         )
-        for i in row.get("items") or []
+        for i in order.items
     ]
     return Order(
-        id=row["id"],
-        user_id=row["user_id"],
-        status=row["status"],
+        id=order.id,
+        user_id=order.user_id,
+        status=order.status,
         items=items,
-        total=money(row["total"]),
-        created_at=clock.utc(row["created_at"]),
-        updated_at=clock.utc(row["updated_at"]),
+        total=money(order.total),
+        created_at=order.created_at,
+        updated_at=order.updated_at,
         history=[
-            HistoryEntry(status=s, at=at) for s, at in lifecycle.ordered_history(row.get("history"))
+            HistoryEntry(status=s, at=at) for s, at in lifecycle.ordered_history(order.history)
         ],
     )
 
 
-def same_contents(row: Row, request: CreateOrder) -> bool:
-    stored = [(i.product_id, i.name, money(i.unit_price), i.quantity) for i in row["items"]]
+def same_contents(order: OrderRecord, request: CreateOrder) -> bool:
+    stored = [(i.product_id, i.name, money(i.unit_price), i.quantity) for i in order.items]
     wanted = [(i.product_id, i.name, money(i.unit_price), i.quantity) for i in request.items]
     return (
-        row["user_id"] == request.user_id
+        order.user_id == request.user_id
         and stored == wanted
-        and money(row["total"]) == money(request.total)
+        and money(order.total) == money(request.total)
     )
 
 
@@ -114,39 +114,44 @@ class OrdersService:
         # Dependents first, order last: if this process dies in between, the worker finds a
         # schedule row without an order (dropped later) rather than an order nobody advances.
         await self.repo.index_for_user(request.user_id, created_at, request.order_id)
-        await self.repo.schedule(bucket, first_due, request.order_id, "pending")
-        created, _ = await self.repo.insert_order(
+        first_step = DueStep(bucket, first_due, request.order_id, "pending")
+        await self.repo.schedule(first_step)
+        created = await self.repo.insert_order(
             request.order_id,
             request.user_id,
-            [item_tuple(i) for i in request.items],
+            [OrderItem(i.product_id, i.name, i.unit_price, i.quantity) for i in request.items],
             money(request.total),
             created_at,
         )
         if created:
             ORDERS_TOTAL.labels("pending").inc()
             await self.repo.record_event(request.order_id, created_at, "pending", None, "checkout")
-            row = await self.repo.get(request.order_id)
-            assert row is not None
-            return to_order(row), True
+            return to_order(await self._get(request.order_id)), True
         # A replay: drop what this attempt wrote, keep (and repair) the original's rows.
-        await self.repo.unschedule(bucket, first_due, request.order_id, "pending")
+        await self.repo.unschedule(first_step)
         await self.repo.unindex_for_user(request.user_id, created_at, request.order_id)
-        row = await self.repo.get(request.order_id)
-        if row is None:  # cannot happen: the insert just saw it
+        order = await self.repo.get(request.order_id)
+        if order is None:  # cannot happen: the insert just saw it
             raise ServiceUnavailable("Order storage is inconsistent, retry")
-        if not same_contents(row, request):
+        if not same_contents(order, request):
             raise OrderMismatch(request.order_id)
-        await self.repo.index_for_user(row["user_id"], row["created_at"], row["id"])
-        await self.ensure_scheduled(row)
-        return to_order(row), False
+        await self.repo.index_for_user(order.user_id, order.created_at, order.id)
+        await self.ensure_scheduled(order)
+        return to_order(order), False
 
     # --- reads ------------------------------------------------------------------------------
 
-    async def get(self, principal: Principal, order_id: uuid.UUID) -> Order:
-        row = await self.repo.get(order_id)
-        if row is None or not self._may_see(principal, row):
+    async def _get(self, order_id: uuid.UUID) -> OrderRecord:
+        order = await self.repo.get(order_id)
+        if order is None:
             raise OrderNotFound(order_id)
-        return to_order(row)
+        return order
+
+    async def get(self, principal: Principal, order_id: uuid.UUID) -> Order:
+        order = await self.repo.get(order_id)
+        if order is None or not self._may_see(principal, order):
+            raise OrderNotFound(order_id)
+        return to_order(order)
 
     async def list_for_user(
         self, user_id: str, size: int, cursor: str | None
@@ -154,140 +159,130 @@ class OrdersService:
         after = parse_user_cursor(cursor) if cursor else None
         refs = await self.repo.page_for_user(user_id, size + 1, after)
         more, refs = len(refs) > size, refs[:size]
-        rows = await asyncio.gather(*(self.repo.get(r["order_id"]) for r in refs))
+        found = await asyncio.gather(*(self.repo.get(r.order_id) for r in refs))
         orders = [
-            to_order(row)
-            for ref, row in zip(refs, rows, strict=True)
+            to_order(order)
+            for ref, order in zip(refs, found, strict=True)
             # skip debris of an interrupted creation (an index row with no such order)
-            if row is not None and row["created_at"] == ref["created_at"]
+            if order is not None and order.created_at == ref.created_at
         ]
         last = refs[-1] if refs else None
-        next_cursor = user_cursor(last["created_at"], last["order_id"]) if more and last else None
+        next_cursor = user_cursor(last.created_at, last.order_id) if more and last else None
         return orders, next_cursor
 
     async def list_all(self, size: int, cursor: str | None) -> tuple[list[Order], str | None]:
         after = parse_all_cursor(cursor) if cursor else None
-        rows = await self.repo.page_all(size + 1, after)
-        more, rows = len(rows) > size, rows[:size]
-        next_cursor = all_cursor(rows[-1]["id"]) if more and rows else None
-        return [to_order(row) for row in rows], next_cursor
+        orders = await self.repo.page_all(size + 1, after)
+        more, orders = len(orders) > size, orders[:size]
+        next_cursor = all_cursor(orders[-1].id) if more and orders else None
+        return [to_order(order) for order in orders], next_cursor
 
     @staticmethod
-    def _may_see(principal: Principal, row: Row) -> bool:
-        return principal.role == "admin" or row["user_id"] == principal.id
+    def _may_see(principal: Principal, order: OrderRecord) -> bool:
+        return principal.role == "admin" or order.user_id == principal.id
 
     # --- changes by people ------------------------------------------------------------------
 
     async def cancel(self, principal: Principal, order_id: uuid.UUID) -> Order:
-        row = await self.repo.get(order_id)
-        if row is None or not self._may_see(principal, row):
+        order = await self.repo.get(order_id)
+        if order is None or not self._may_see(principal, order):
             raise OrderNotFound(order_id)
-        return await self.change_status(row, "cancelled", actor=f"{principal.role}:{principal.id}")
+        return await self.change_status(
+            order, "cancelled", actor=f"{principal.role}:{principal.id}"
+        )
 
-    async def set_status(self, principal: Principal, order_id: uuid.UUID, target: str) -> Order:
-        row = await self.repo.get(order_id)
-        if row is None:
-            raise OrderNotFound(order_id)
-        return await self.change_status(row, target, actor=f"{principal.role}:{principal.id}")
+    async def set_status(self, principal: Principal, order_id: uuid.UUID, target: Status) -> Order:
+        order = await self._get(order_id)
+        return await self.change_status(order, target, actor=f"{principal.role}:{principal.id}")
 
-    async def change_status(self, row: Row, target: str, *, actor: str) -> Order:
+    async def change_status(self, order: OrderRecord, target: Status, *, actor: str) -> Order:
         """Move the order to `target` if that is a step from where it is now."""
-        order_id = row["id"]
         for _ in range(5):  # the worker may move it meanwhile; re-decide from the new state
-            current = row["status"]
-            if not lifecycle.can_transition(current, target):
-                raise InvalidTransition(current, target)
-            if target == "paid" and await self.stock.commit(order_id) is Outcome.GONE:
-                raise ReservationGone(order_id)
-            if await self._transition(row, target, actor=actor):
+            if not lifecycle.can_transition(order.status, target):
+                raise InvalidTransition(order.status, target)
+            if target == "paid" and await self.stock.commit(order.id) is Outcome.GONE:
+                raise ReservationGone(order.id)
+            if await self._transition(order, target, actor=actor):
                 if target == "cancelled":
-                    await self.release_now(order_id)
-                fresh = await self.repo.get(order_id)
-                assert fresh is not None
-                return to_order(fresh)
-            fresh = await self.repo.get(order_id)
-            if fresh is None:
-                raise OrderNotFound(order_id)
-            row = fresh
+                    await self.release_now(order.id)
+                return to_order(await self._get(order.id))
+            order = await self._get(order.id)
         raise ServiceUnavailable("The order keeps changing, retry")
 
     async def release_now(self, order_id: uuid.UUID) -> None:
         """Try to give a cancelled order's stock back now; the worker retries on failure."""
-        row = await self.repo.get(order_id)
-        if row is None:
+        order = await self.repo.get(order_id)
+        if order is None:
             return
-        at = clock.utc(row["history"][RELEASE])
         try:
             await self.stock.release(order_id)
         except ServiceUnavailable as exc:
             log.warning("release of cancelled order %s deferred: %s", order_id, exc.detail)
             return
-        await self.repo.unschedule(bucket_of(order_id, self.buckets), at, order_id, RELEASE)
+        bucket = bucket_of(order_id, self.buckets)
+        await self.repo.unschedule(DueStep(bucket, order.history[RELEASE], order_id, RELEASE))
 
     # --- transitions and the schedule -------------------------------------------------------
 
-    async def _transition(self, row: Row, target: str, *, actor: str) -> bool:
+    async def _transition(self, order: OrderRecord, target: Status, *, actor: str) -> bool:
         """One compare-and-set step. Only the winner logs it and schedules what comes next."""
-        order_id, current = row["id"], row["status"]
+        order_id, current = order.id, order.status
         at = clock.now()
-        applied, _ = await self.repo.transition(order_id, current, target, at)
-        if not applied:
+        if not await self.repo.transition(order_id, current, target, at):
             return False
         ORDERS_TOTAL.labels(target).inc()
         if target == "delivered":
-            DELIVERY_SECONDS.observe((at - clock.utc(row["created_at"])).total_seconds())
+            DELIVERY_SECONDS.observe((at - order.created_at).total_seconds())
         await self._schedule(order_id, target, at)
         await self.repo.record_event(order_id, at, target, current, actor)
         log.info("order %s: %s -> %s (%s)", order_id, current, target, actor)
         return True
 
-    async def _schedule(self, order_id: uuid.UUID, status: str, entered_at: datetime) -> None:
+    async def _schedule(self, order_id: uuid.UUID, status: Status, entered_at: datetime) -> None:
         due = lifecycle.due_at(status, entered_at, self.delays)
         if due is not None:
-            await self.repo.schedule(bucket_of(order_id, self.buckets), due, order_id, status)
+            await self.repo.schedule(
+                DueStep(bucket_of(order_id, self.buckets), due, order_id, status)
+            )
 
-    async def ensure_scheduled(self, row: Row) -> None:
+    async def ensure_scheduled(self, order: OrderRecord) -> None:
         """Write the schedule row of the order's current state (same key every time)."""
-        status = row["status"]
-        entered = (row.get("history") or {}).get(status)
+        entered = order.history.get(order.status)
         if entered is not None:
-            await self._schedule(row["id"], status, clock.utc(entered))
+            await self._schedule(order.id, order.status, entered)
 
-    async def run_due(self, due: Row) -> None:
+    async def run_due(self, due: DueStep) -> None:
         """Run one schedule row: advance the order, or release a cancelled order's stock.
 
         Safe to run concurrently on several replicas: every decision is re-checked by the
         compare-and-set in `_transition`, and schedule rows have deterministic keys.
         """
-        order_id, status = due["order_id"], due["status"]
-        bucket, due_at = due["bucket"], clock.utc(due["due_at"])
-        row = await self.repo.get(order_id)
-        if row is None:
-            if clock.now() - due_at > ORPHAN_GRACE:
-                await self.repo.unschedule(bucket, due_at, order_id, status)
+        order = await self.repo.get(due.order_id)
+        if order is None:
+            if clock.now() - due.due_at > ORPHAN_GRACE:
+                await self.repo.unschedule(due)
             return
         try:
-            if row["status"] != status:
+            if order.status != due.status:
                 # Someone else moved it; make sure its current state has its row, drop this.
-                await self.ensure_scheduled(row)
-            elif status == RELEASE:
-                await self.stock.release(order_id)
+                await self.ensure_scheduled(order)
+            elif due.status == RELEASE:
+                await self.stock.release(order.id)
             else:
-                await self._advance(row)
+                await self._advance(order)
         except ServiceUnavailable as exc:
-            log.warning("order %s (%s) deferred: %s", order_id, status, exc.detail)
-            await self.repo.schedule(bucket, clock.now() + self.retry, order_id, status)
-        await self.repo.unschedule(bucket, due_at, order_id, status)
+            log.warning("order %s (%s) deferred: %s", order.id, due.status, exc.detail)
+            await self.repo.schedule(replace(due, due_at=clock.now() + self.retry))
+        await self.repo.unschedule(due)
 
-    async def _advance(self, row: Row) -> None:
-        order_id, status = row["id"], row["status"]
-        target = NEXT[status]
-        if status == "pending" and await self.stock.commit(order_id) is Outcome.GONE:
+    async def _advance(self, order: OrderRecord) -> None:
+        target = NEXT[order.status]
+        if order.status == "pending" and await self.stock.commit(order.id) is Outcome.GONE:
             # The hold expired or was released before anyone committed it: no stock, no sale.
             target = "cancelled"
-        if not await self._transition(row, target, actor="lifecycle"):
-            fresh = await self.repo.get(order_id)
+        if not await self._transition(order, target, actor="lifecycle"):
+            fresh = await self.repo.get(order.id)
             if fresh is not None:
                 await self.ensure_scheduled(fresh)
         elif target == "cancelled":
-            await self.release_now(order_id)
+            await self.release_now(order.id)

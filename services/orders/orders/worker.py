@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from kit import clock
 
-from orders.repository import OrdersRepository
+from orders.repository import DueStep, OrdersRepository
 from orders.service import OrdersService
 
 log = logging.getLogger("orders.worker")
@@ -44,7 +44,7 @@ class LifecycleWorker:
         for bucket in range(self.buckets):
             rows.extend(await self.repo.due(bucket, now, self.batch))
 
-        async def run(row: dict[str, object]) -> None:
+        async def run(row: DueStep) -> None:
             async with self.limit:
                 try:
                     await self.service.run_due(row)

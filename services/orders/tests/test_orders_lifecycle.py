@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -10,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 from kit import clock
 from orders import lifecycle
-from orders.lifecycle import STATUSES, can_transition
+from orders.lifecycle import STATUSES, Status, can_transition
+from orders.repository import OrderItem, OrderRecord
 from orders.schemas import CreateOrder
 from orders.service import order_total, same_contents
 
@@ -36,7 +38,7 @@ T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
         ("cancelled", "paid", False),
     ],
 )
-def test_transition_table(current: str, target: str, allowed: bool) -> None:
+def test_transition_table(current: Status, target: Status, allowed: bool) -> None:
     assert can_transition(current, target) is allowed
 
 
@@ -71,7 +73,11 @@ def test_now_has_millisecond_precision() -> None:
 
 def test_history_is_ordered_by_time_then_lifecycle() -> None:
     naive = T0.replace(tzinfo=None)
-    history = {"shipped": naive + timedelta(seconds=2), "pending": naive, "paid": naive}
+    history: dict[Status, datetime] = {
+        "shipped": naive + timedelta(seconds=2),
+        "pending": naive,
+        "paid": naive,
+    }
     assert [s for s, _ in lifecycle.ordered_history(history)] == ["pending", "paid", "shipped"]
     assert all(at.tzinfo is UTC for _, at in lifecycle.ordered_history(history))
 
@@ -100,7 +106,17 @@ def test_same_contents_detects_a_different_order() -> None:
             "total": "3.00",
         }
     )  # fmt: skip
-    row = {"user_id": "u1", "items": [_item("1.5", 2)], "total": Decimal("3")}
-    assert same_contents(row, request)
-    assert not same_contents({**row, "user_id": "u2"}, request)
-    assert not same_contents({**row, "items": [_item("1.5", 3)]}, request)
+    stored = OrderRecord(
+        id=request.order_id,
+        user_id="u1",
+        status="pending",
+        items=[OrderItem(uuid.UUID(int=2), "x", Decimal("1.5"), 2)],
+        total=Decimal("3"),
+        created_at=T0,
+        updated_at=T0,
+        history={"pending": T0},
+    )
+    assert same_contents(stored, request)
+    assert not same_contents(replace(stored, user_id="u2"), request)
+    changed = [OrderItem(uuid.UUID(int=2), "x", Decimal("1.5"), 3)]
+    assert not same_contents(replace(stored, items=changed), request)

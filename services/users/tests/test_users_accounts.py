@@ -154,8 +154,7 @@ async def test_abandoned_claim_is_taken_over(app: FastAPI, client: httpx.AsyncCl
     repo = app.state.users.repo
     username = unique("ghost")
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
-    applied, _ = await repo.claim("username", username.lower(), uuid.uuid4(), long_ago)
-    assert applied
+    assert await repo.claim("username", username.lower(), uuid.uuid4(), long_ago) is None
     response = await register(
         client, username=username, email=f"{username}@example.com", password=PASSWORD
     )
@@ -260,9 +259,9 @@ async def test_login_upgrades_an_outdated_password_hash(
     old_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
     await service.repo.set_password_hash(uuid.UUID(account.id), old_hash, datetime.now(UTC))
     await login(client, account.username, PASSWORD)
-    row = await service.repo.get_user(uuid.UUID(account.id))
-    assert row["password_hash"] != old_hash
-    assert not service.passwords.needs_rehash(row["password_hash"])
+    user = await service.repo.get_user(uuid.UUID(account.id))
+    assert user is not None and user.password_hash != old_hash
+    assert not service.passwords.needs_rehash(user.password_hash)
     await login(client, account.username, PASSWORD)
 
 

@@ -145,8 +145,8 @@ async def _admin(args: argparse.Namespace, settings: UsersSettings) -> int:
         if user_row is None:
             print(f"users-admin: no user {args.username!r}", file=sys.stderr)
             return 1
-        await service.repo.set_role(user_row["id"], args.role, clock.now())
-        print(f"{user_row['username']} is now {args.role}")
+        await service.repo.set_role(user_row.id, args.role, clock.now())
+        print(f"{user_row.username} is now {args.role}")
         return 0
     finally:
         if passwords is not None:

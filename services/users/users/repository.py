@@ -9,16 +9,74 @@ shadowed by a plain write carrying a later client timestamp.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from kit import clock
 from kit.cassandra import CassandraDB, Row
+
+from users.schemas import AssignableRole
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ClaimKind = Literal["username", "email"]
 
 USER_COLUMNS = "id, username, email, password_hash, role, created_at, updated_at"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A `users` row."""
+
+    id: uuid.UUID
+    username: str
+    email: str
+    password_hash: str
+    role: AssignableRole
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> UserRecord:
+        return cls(
+            id=row["id"],
+            username=row["username"],
+            email=row["email"],
+            password_hash=row["password_hash"],
+            role="admin" if row["role"] == "admin" else "user",
+            created_at=clock.utc(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who holds a username or email, since when (None: unknown, a claim cut short)."""
+
+    user_id: uuid.UUID | None
+    claimed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Claim:
+        claimed_at = row.get("claimed_at")
+        return cls(row.get("user_id"), clock.utc(claimed_at) if claimed_at else None)
+
+
+@dataclass(frozen=True)
+class RefreshTokenRecord:
+    """A `refresh_tokens` row (keyed by the token's hash)."""
+
+    family_id: uuid.UUID
+    user_id: uuid.UUID
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Family:
+    """A `refresh_families` row: one sign-in and every token rotated from it."""
+
+    user_id: uuid.UUID
+    revoked: bool
+
 
 _CLAIM = {
     "username": "INSERT INTO users_by_username (username, user_id, claimed_at) "
@@ -49,9 +107,12 @@ class UsersRepository:
 
     async def claim(
         self, kind: ClaimKind, key: str, user_id: uuid.UUID, now: datetime
-    ) -> tuple[bool, Row]:
-        """Claim a username or email; (False, current owner's row) when it is taken."""
-        return await self.db.applied(_CLAIM[kind], (key, user_id, now), name=f"claim_{kind}")
+    ) -> Claim | None:
+        """Claim a username or email; None when it applied, else the current claim."""
+        applied, row = await self.db.applied(
+            _CLAIM[kind], (key, user_id, now), name=f"claim_{kind}"
+        )
+        return None if applied else Claim.from_row(row)
 
     async def take_over(
         self, kind: ClaimKind, key: str, old: uuid.UUID, new: uuid.UUID, now: datetime
@@ -65,8 +126,9 @@ class UsersRepository:
         applied, _ = await self.db.applied(_RELEASE[kind], (key, user_id), name=f"release_{kind}")
         return applied
 
-    async def owner(self, kind: ClaimKind, key: str) -> Row | None:
-        return await self.db.one(_OWNER[kind], (key,), name=f"owner_{kind}")
+    async def owner(self, kind: ClaimKind, key: str) -> Claim | None:
+        row = await self.db.one(_OWNER[kind], (key,), name=f"owner_{kind}")
+        return Claim.from_row(row) if row else None
 
     # --- users --------------------------------------------------------------------------
 
@@ -76,7 +138,7 @@ class UsersRepository:
         username: str,
         email: str,
         password_hash: str,
-        role: str,
+        role: AssignableRole,
         now: datetime,
     ) -> None:
         await self.db.execute(
@@ -85,26 +147,33 @@ class UsersRepository:
             name="insert_user",
         )
 
-    async def get_user(self, user_id: uuid.UUID) -> Row | None:
-        return await self.db.one(
+    async def get_user(self, user_id: uuid.UUID) -> UserRecord | None:
+        row = await self.db.one(
             f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,), name="get_user"
         )
+        return UserRecord.from_row(row) if row else None
 
-    async def list_users(self, *, after_token: int | None, limit: int) -> list[Row]:
+    async def list_users(
+        self, *, after_token: int | None, limit: int
+    ) -> list[tuple[int, UserRecord]]:
         """Users in token order after a position (keyset paging on the partition token:
         any 64-bit value is a valid position, unlike a driver paging state, which the
-        server rejects with a protocol error that also drops the connection)."""
+        server rejects with a protocol error that also drops the connection).
+        Returns (position, user) pairs."""
         if after_token is None:
-            return await self.db.rows(
+            rows = await self.db.rows(
                 f"SELECT {USER_COLUMNS}, token(id) AS position FROM users LIMIT ?",
                 (limit,),
                 name="list_users",
             )
-        return await self.db.rows(
-            f"SELECT {USER_COLUMNS}, token(id) AS position FROM users WHERE token(id) > ? LIMIT ?",
-            (after_token, limit),
-            name="list_users",
-        )
+        else:
+            rows = await self.db.rows(
+                f"SELECT {USER_COLUMNS}, token(id) AS position FROM users "
+                "WHERE token(id) > ? LIMIT ?",
+                (after_token, limit),
+                name="list_users",
+            )
+        return [(row["position"], UserRecord.from_row(row)) for row in rows]
 
     async def set_password_hash(
         self, user_id: uuid.UUID, password_hash: str, now: datetime
@@ -122,7 +191,7 @@ class UsersRepository:
             name="set_email",
         )
 
-    async def set_role(self, user_id: uuid.UUID, role: str, now: datetime) -> None:
+    async def set_role(self, user_id: uuid.UUID, role: AssignableRole, now: datetime) -> None:
         await self.db.execute(
             "UPDATE users SET role = ?, updated_at = ? WHERE id = ?",
             (role, now, user_id),
@@ -149,25 +218,33 @@ class UsersRepository:
         )
         return applied
 
-    async def get_refresh_token(self, token_hash: str) -> Row | None:
-        return await self.db.one(
-            "SELECT token_hash, family_id, user_id, used, expires_at "
-            "FROM refresh_tokens WHERE token_hash = ?",
+    async def get_refresh_token(self, token_hash: str) -> RefreshTokenRecord | None:
+        row = await self.db.one(
+            "SELECT family_id, user_id, expires_at FROM refresh_tokens WHERE token_hash = ?",
             (token_hash,),
             name="get_refresh_token",
+        )
+        if row is None:
+            return None
+        expires_at = row["expires_at"]
+        return RefreshTokenRecord(
+            row["family_id"], row["user_id"], clock.utc(expires_at) if expires_at else None
         )
 
     async def mark_refresh_token_used(
         self, token_hash: str, now: datetime, ttl: int
-    ) -> tuple[bool, Row]:
-        """Compare-and-set `used` false → true. Not applied: already used (the returned row
-        has used = true) or gone."""
-        return await self.db.applied(
+    ) -> Literal["marked", "reused", "gone"]:
+        """Compare-and-set `used` false → true: "marked" if this call did it, "reused" if
+        the token was used already, "gone" if it expired meanwhile."""
+        applied, row = await self.db.applied(
             "UPDATE refresh_tokens USING TTL ? SET used = true, used_at = ? "
             "WHERE token_hash = ? IF used = false",
             (ttl, now, token_hash),
             name="use_refresh_token",
         )
+        if applied:
+            return "marked"
+        return "reused" if row.get("used") else "gone"
 
     async def create_family(
         self, family_id: uuid.UUID, user_id: uuid.UUID, now: datetime, ttl: int
@@ -201,12 +278,13 @@ class UsersRepository:
             name="index_family",
         )
 
-    async def get_family(self, family_id: uuid.UUID) -> Row | None:
-        return await self.db.one(
-            "SELECT family_id, user_id, revoked FROM refresh_families WHERE family_id = ?",
+    async def get_family(self, family_id: uuid.UUID) -> Family | None:
+        row = await self.db.one(
+            "SELECT user_id, revoked FROM refresh_families WHERE family_id = ?",
             (family_id,),
             name="get_family",
         )
+        return Family(row["user_id"], bool(row["revoked"])) if row else None
 
     async def revoke_family(self, family_id: uuid.UUID, now: datetime, ttl: int) -> None:
         await self.db.execute(

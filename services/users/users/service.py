@@ -9,8 +9,7 @@ from typing import Any, NoReturn
 
 from kit import clock
 from kit import cursor as cursors
-from kit.auth import Principal, Role
-from kit.cassandra import Row
+from kit.auth import Principal
 from kit.cursor import InvalidCursor
 
 from users import metrics
@@ -28,8 +27,15 @@ from users.errors import (
     WrongCurrentPassword,
 )
 from users.passwords import Passwords
-from users.repository import ClaimKind, UsersRepository
-from users.schemas import MeUpdate, RegisterIn, ServiceToken, TokenPair, UserOut
+from users.repository import Claim, ClaimKind, UserRecord, UsersRepository
+from users.schemas import (
+    AssignableRole,
+    MeUpdate,
+    RegisterIn,
+    ServiceToken,
+    TokenPair,
+    UserOut,
+)
 from users.tokens import TokenIssuer, hash_refresh_token, new_refresh_token
 
 log = logging.getLogger("users.service")
@@ -39,13 +45,13 @@ log = logging.getLogger("users.service")
 ABANDONED_CLAIM = timedelta(minutes=2)
 
 
-def user_out(row: Row) -> UserOut:
+def user_out(user: UserRecord) -> UserOut:
     return UserOut(
-        id=row["id"],
-        username=row["username"],
-        email=row["email"],
-        role=row["role"],
-        created_at=clock.utc(row["created_at"]),
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        role=user.role,
+        created_at=user.created_at,
     )
 
 
@@ -59,10 +65,6 @@ def decode_cursor(cursor: str) -> int:
     if type(token) is not int or not -(2**63) <= token < 2**63:
         raise InvalidCursor()
     return token
-
-
-def _role(row: Row) -> Role:
-    return "admin" if row.get("role") == "admin" else "user"
 
 
 class UsersService:
@@ -82,7 +84,7 @@ class UsersService:
 
     # --- registration -------------------------------------------------------------------
 
-    async def register(self, data: RegisterIn, *, role: Role = "user") -> UserOut:
+    async def register(self, data: RegisterIn, *, role: AssignableRole = "user") -> UserOut:
         """Claim username then email with lightweight transactions; a failed second claim
         releases the first, so concurrent duplicates end with exactly one account."""
         password_hash = await self.passwords.hash(data.password)
@@ -109,10 +111,10 @@ class UsersService:
         )
 
     async def _claim(self, kind: ClaimKind, key: str, user_id: uuid.UUID, now: datetime) -> bool:
-        applied, current = await self.repo.claim(kind, key, user_id, now)
-        if applied:
+        current = await self.repo.claim(kind, key, user_id, now)
+        if current is None:
             return True
-        owner = current.get("user_id")
+        owner = current.user_id
         if owner is None or not await self._abandoned(kind, key, owner, current, now):
             return False
         taken = await self.repo.take_over(kind, key, owner, user_id, now)
@@ -121,13 +123,13 @@ class UsersService:
         return taken
 
     async def _abandoned(
-        self, kind: ClaimKind, key: str, owner: uuid.UUID, claim: Row, now: datetime
+        self, kind: ClaimKind, key: str, owner: uuid.UUID, claim: Claim, now: datetime
     ) -> bool:
-        claimed_at = claim.get("claimed_at")
-        if claimed_at is None or clock.utc(claimed_at) > now - ABANDONED_CLAIM:
+        if claim.claimed_at is None or claim.claimed_at > now - ABANDONED_CLAIM:
             return False
         user = await self.repo.get_user(owner)
-        return user is None or str(user.get(kind) or "").lower() != key
+        held = None if user is None else user.username if kind == "username" else user.email
+        return held is None or held.lower() != key
 
     # --- sign-in and tokens -------------------------------------------------------------
 
@@ -136,12 +138,12 @@ class UsersService:
         if user is None:
             await self.passwords.burn(password)
             self._login_failed("unknown_user")
-        elif not await self.passwords.verify(user["password_hash"], password):
+        elif not await self.passwords.verify(user.password_hash, password):
             self._login_failed("bad_password")
-        if self.passwords.needs_rehash(user["password_hash"]):
+        if self.passwords.needs_rehash(user.password_hash):
             new_hash = await self.passwords.hash(password)
-            await self.repo.set_password_hash(user["id"], new_hash, clock.now())
-            log.info("rehashed the password of user %s with the current parameters", user["id"])
+            await self.repo.set_password_hash(user.id, new_hash, clock.now())
+            log.info("rehashed the password of user %s with the current parameters", user.id)
         metrics.LOGINS.labels("success").inc()
         return await self._issue_pair(user, family_id=None)
 
@@ -150,32 +152,32 @@ class UsersService:
         metrics.LOGIN_FAILURES.labels(reason).inc()
         raise InvalidCredentials()
 
-    async def find_by_username(self, username: str) -> Row | None:
+    async def find_by_username(self, username: str) -> UserRecord | None:
         key = username.lower()
         claim = await self.repo.owner("username", key)
-        if claim is None or claim.get("user_id") is None:
+        if claim is None or claim.user_id is None:
             return None
-        user = await self.repo.get_user(claim["user_id"])
-        if user is None or str(user["username"]).lower() != key:
+        user = await self.repo.get_user(claim.user_id)
+        if user is None or user.username.lower() != key:
             return None
         return user
 
-    async def _issue_pair(self, user: Row, *, family_id: uuid.UUID | None) -> TokenPair:
+    async def _issue_pair(self, user: UserRecord, *, family_id: uuid.UUID | None) -> TokenPair:
         s = self.settings
         access = self.issuer.access_token(
-            sub=str(user["id"]), name=user["username"], role=_role(user), ttl=s.access_token_ttl
+            sub=str(user.id), name=user.username, role=user.role, ttl=s.access_token_ttl
         )
         refresh = new_refresh_token()
         now = clock.now()
         if family_id is None:
             family_id = uuid.uuid4()
-            await self.repo.create_family(family_id, user["id"], now, s.refresh_token_ttl)
+            await self.repo.create_family(family_id, user.id, now, s.refresh_token_ttl)
         else:
-            await self.repo.extend_family(family_id, user["id"], now, s.refresh_token_ttl)
+            await self.repo.extend_family(family_id, user.id, now, s.refresh_token_ttl)
         await self.repo.insert_refresh_token(
             hash_refresh_token(refresh),
             family_id,
-            user["id"],
+            user.id,
             now,
             now + timedelta(seconds=s.refresh_token_ttl),
             s.refresh_token_ttl,
@@ -189,27 +191,27 @@ class UsersService:
         same family is issued. A used token presented again revokes the whole family."""
         token_hash = hash_refresh_token(refresh_token)
         now = clock.now()
-        row = await self.repo.get_refresh_token(token_hash)
-        if row is None or row.get("expires_at") is None:
+        token = await self.repo.get_refresh_token(token_hash)
+        if token is None or token.expires_at is None:
             raise InvalidRefreshToken()
-        remaining = int((clock.utc(row["expires_at"]) - now).total_seconds())
+        remaining = int((token.expires_at - now).total_seconds())
         if remaining <= 0:
             raise InvalidRefreshToken()
-        family_id: uuid.UUID = row["family_id"]
+        family_id = token.family_id
         if not await self._family_active(family_id):
             raise InvalidRefreshToken()
-        applied, current = await self.repo.mark_refresh_token_used(token_hash, now, remaining)
-        if not applied:
-            if current.get("used"):
-                await self._revoke(family_id)
-                metrics.REFRESH_REUSE.inc()
-                log.warning(
-                    "refresh token reuse detected; family %s of user %s revoked",
-                    family_id,
-                    row["user_id"],
-                )
+        outcome = await self.repo.mark_refresh_token_used(token_hash, now, remaining)
+        if outcome == "reused":
+            await self._revoke(family_id)
+            metrics.REFRESH_REUSE.inc()
+            log.warning(
+                "refresh token reuse detected; family %s of user %s revoked",
+                family_id,
+                token.user_id,
+            )
+        if outcome != "marked":
             raise InvalidRefreshToken()
-        user = await self.repo.get_user(row["user_id"])
+        user = await self.repo.get_user(token.user_id)
         if user is None:
             raise InvalidRefreshToken()
         pair = await self._issue_pair(user, family_id=family_id)
@@ -221,7 +223,7 @@ class UsersService:
 
     async def _family_active(self, family_id: uuid.UUID) -> bool:
         family = await self.repo.get_family(family_id)
-        return family is not None and not family.get("revoked")
+        return family is not None and not family.revoked
 
     async def _revoke(self, family_id: uuid.UUID) -> None:
         # Outlive every token of the family (each lives at most refresh_token_ttl).
@@ -230,9 +232,9 @@ class UsersService:
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the sign-in the token belongs to. Unknown tokens are ignored (idempotent)."""
-        row = await self.repo.get_refresh_token(hash_refresh_token(refresh_token))
-        if row is not None:
-            await self._revoke(row["family_id"])
+        token = await self.repo.get_refresh_token(hash_refresh_token(refresh_token))
+        if token is not None:
+            await self._revoke(token.family_id)
 
     async def revoke_all_sessions(self, user_id: uuid.UUID) -> int:
         families = await self.repo.families_of_user(user_id)
@@ -245,7 +247,7 @@ class UsersService:
     async def get(self, user_id: uuid.UUID | str) -> UserOut:
         return user_out(await self._user(user_id))
 
-    async def _user(self, user_id: uuid.UUID | str) -> Row:
+    async def _user(self, user_id: uuid.UUID | str) -> UserRecord:
         try:
             uid = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(user_id)
         except ValueError as exc:
@@ -257,15 +259,15 @@ class UsersService:
 
     async def update_me(self, principal: Principal, data: MeUpdate) -> UserOut:
         user = await self._user(principal.id)
-        uid: uuid.UUID = user["id"]
+        uid = user.id
         if data.current_password is not None and not await self.passwords.verify(
-            user["password_hash"], data.current_password
+            user.password_hash, data.current_password
         ):
             raise WrongCurrentPassword()
         new_hash = await self.passwords.hash(data.password) if data.password else None
         now = clock.now()
-        if data.email is not None and data.email != user["email"]:
-            old_key, new_key = str(user["email"]).lower(), data.email.lower()
+        if data.email is not None and data.email != user.email:
+            old_key, new_key = user.email.lower(), data.email.lower()
             if new_key != old_key and not await self._claim("email", new_key, uid, now):
                 raise EmailTaken()
             await self.repo.set_email(uid, data.email, now)
@@ -283,18 +285,18 @@ class UsersService:
         self, *, limit: int, cursor: str | None
     ) -> tuple[list[UserOut], str | None]:
         after = decode_cursor(cursor) if cursor else None
-        rows = await self.repo.list_users(after_token=after, limit=limit + 1)
-        page, more = rows[:limit], len(rows) > limit
-        next_cursor = encode_cursor(page[-1]["position"]) if more and page else None
-        return [user_out(row) for row in page], next_cursor
+        found = await self.repo.list_users(after_token=after, limit=limit + 1)
+        page, more = found[:limit], len(found) > limit
+        next_cursor = encode_cursor(page[-1][0]) if more and page else None
+        return [user_out(user) for _, user in page], next_cursor
 
-    async def set_role(self, actor: Principal, user_id: uuid.UUID, role: Role) -> UserOut:
+    async def set_role(self, actor: Principal, user_id: uuid.UUID, role: AssignableRole) -> UserOut:
         if actor.id == str(user_id):
             raise CannotChangeOwnRole()
         user = await self._user(user_id)
-        if user["role"] != role:
+        if user.role != role:
             await self.repo.set_role(user_id, role, clock.now())
-            log.info("user %s role %s -> %s by %s", user_id, user["role"], role, actor.id)
+            log.info("user %s role %s -> %s by %s", user_id, user.role, role, actor.id)
         return await self.get(user_id)
 
     async def ensure_admin(self, username: str, email: str, password: str) -> bool:
@@ -303,11 +305,11 @@ class UsersService:
         data = RegisterIn(username=username, email=email, password=password)
         existing = await self.find_by_username(username)
         if existing is not None:
-            if existing["role"] != "admin":
+            if existing.role != "admin":
                 log.error(
                     "bootstrap admin %r exists with role %r; not promoting it (use users-admin)",
                     username,
-                    existing["role"],
+                    existing.role,
                 )
             return False
         try:
