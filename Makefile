@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image apiserver
+.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image apiserver cluster deploy cluster-down
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -74,3 +74,14 @@ base-image:    ## the Debian, Python, nginx and JRE base images (debootstrap + d
 
 apiserver:     ## etcd + kube-apiserver on loopback for manual checks; prints KUBECONFIG
 	@uv run python -m k8s.apiserver
+
+cluster:       ## one-node kind cluster from parts built here (cached), ingress on 127.0.0.1:80
+	@bash devstack/install-uv.sh && uv sync --frozen --quiet
+	@uv run python -m k8s.cluster up
+
+deploy:        ## make cluster, then the store's images into kind and the chart (dev profile)
+	@bash devstack/install-uv.sh && uv sync --frozen --quiet
+	@uv run python -m k8s.cluster deploy
+
+cluster-down:  ## delete the kind cluster; stop Docker only if `make cluster` started it
+	@uv run python -m k8s.cluster down
