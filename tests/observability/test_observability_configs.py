@@ -96,3 +96,11 @@ def test_config_from_env_overrides_defaults() -> None:
     assert cfg.upstreams["catalog"] == f"127.0.0.1:{TOPOLOGY.service('catalog').port}"
     assert cfg.telegram_token_file == Path("/run/secrets/bot-token")
     assert obs.Config.from_env({}) == obs.Config()
+
+
+def test_prometheus_scrapes_each_service_of_the_topology_as_its_job() -> None:
+    template = (obs.HERE / "prometheus" / "prometheus.yml.template").read_text()
+    for s in TOPOLOGY:
+        target = f'[{{targets: ["${{{s.name.upper()}_UPSTREAM}}"]}}]'
+        job = f"  - job_name: {s.name}\n    static_configs: {target}"
+        assert job in template, f"no scrape job {s.name} in prometheus.yml.template"
