@@ -230,7 +230,10 @@ def service_images() -> list[Image]:
 
 
 # Other workspace packages that ship as images: name → (package, console script).
-TOOL_IMAGES = {"operator": ("store-operator", "kopf"), "loadtest": ("store-loadtest", "locust")}
+TOOL_IMAGES = {
+    "operator": ("store-operator", "store-operator"),
+    "loadtest": ("store-loadtest", "locust"),
+}
 
 
 def tool_images() -> list[Image]:

@@ -164,3 +164,12 @@ def test_privileged_containers_run(built: dict[str, str]) -> None:
     done = docker("run", "--rm", "--privileged", "--entrypoint", "/bin/true", built["gateway"],
                   check=False, capture=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("image", images.tool_images(), ids=lambda i: i.name)
+def test_tool_image_runs_its_command_read_only(built: dict[str, str], image: images.Image) -> None:
+    """The operator and Locust images: their console script answers, as the numeric user."""
+    done = docker("run", "--rm", "--read-only", "--tmpfs", "/tmp", built[image.name], "--help",
+                  check=False, capture=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Usage" in done.stdout or "usage" in done.stdout
