@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from devstack import docker
+from devstack import docker, images
 from devstack.procs import port_open
 from k8s import node_image, toolchain
 from k8s.chart import ChartError, offline_copy
@@ -228,16 +228,19 @@ def deploy(cluster: Cluster = Cluster()) -> None:
     progress("deploy", f"the store answers at {cluster.base_url()}/")
 
 
+def release_images() -> list[images.Image]:
+    """The images the store's release runs (not the operator's or Locust's)."""
+    return [image for image in images.images() if image.name not in images.TOOL_IMAGES]
+
+
 def build_images() -> None:
     progress("deploy", "building the store's images (make images)")
-    _run([sys.executable, "-m", "devstack.images"], what="make images")
+    names = [image.name for image in release_images()]
+    _run([sys.executable, "-m", "devstack.images", *names], what="make images")
 
 
 def store_images() -> list[str]:
-    listed = _run(
-        [sys.executable, "-m", "devstack.images", "list"], what="make images list", capture=True
-    )
-    return listed.split()
+    return [image.ref for image in release_images()]
 
 
 def down(cluster: Cluster = Cluster()) -> None:

@@ -14,15 +14,12 @@ import jsonschema
 import pytest
 import yaml
 
-from devstack import images
 from k8s import toolchain
 from k8s.chart import offline_copy
-from k8s.cluster import Cluster, Release
+from k8s.cluster import Cluster, Release, release_images
 from tests.devloops.conftest import ROOT
 
 SKAFFOLD = ROOT / "skaffold.yaml"
-# Images of tools the store release does not run (the operator, Locust).
-TOOLS = set(images.TOOL_IMAGES)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +57,7 @@ def test_valid_against_the_schema(config: dict[str, Any], upstream: Path) -> Non
 
 def test_artifacts_are_the_images_make_images_builds(config: dict[str, Any]) -> None:
     artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
-    wanted = {i.ref.rsplit(":", 1)[0]: i for i in images.images() if i.name not in TOOLS}
+    wanted = {i.ref.rsplit(":", 1)[0]: i for i in release_images()}
     assert set(artifacts) == set(wanted)
     for ref, artifact in artifacts.items():
         image = wanted[ref]

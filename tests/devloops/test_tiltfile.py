@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack import images
 from k8s import toolchain
 from k8s.chart import offline_copy
-from k8s.cluster import Release
+from k8s.cluster import Release, release_images
 from tests.devloops import tilt
 from tests.devloops.conftest import ROOT
 
@@ -39,8 +38,7 @@ def test_every_call_fits_tilts_signatures(api: Path) -> None:
 
 
 def test_builds_exactly_the_store_images(run: tilt.Run) -> None:
-    tools = set(images.TOOL_IMAGES)  # the operator, Locust: not part of the store release
-    wanted = {i.ref.rsplit(":", 1)[0]: i for i in images.images() if i.name not in tools}
+    wanted = {i.ref.rsplit(":", 1)[0]: i for i in release_images()}
     built = {call["ref"]: call for call in run.of("docker_build") + run.of("custom_build")}
     assert set(built) == set(wanted)
     for ref, call in built.items():
