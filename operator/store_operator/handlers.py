@@ -31,8 +31,14 @@ RING_CHECK_SECONDS = float(os.environ.get("STORE_OPERATOR_RING_CHECK_SECONDS", "
 
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """kopf and the kubernetes client (used for Secrets and status) share one login."""
-    return kopf.login_via_client(**kwargs)
+    """kopf and the kubernetes client (Secrets, status) log in the same way: the pod's
+    service account, else $KUBECONFIG as set now (the client library reads it at import)."""
+    try:
+        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return kopf.login_with_service_account(**kwargs)
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))  # type: ignore[no-untyped-call]
+        return kopf.login_with_kubeconfig(**kwargs)
 
 
 @kopf.on.startup()

@@ -204,24 +204,32 @@ def secret_annotations(ring: Ring) -> dict[str, str]:
 
 
 def status(ring: Ring, spec: RingSpec) -> dict[str, Any]:
-    """The resource's status: active kid, last rotation and each key with its state."""
+    """The resource's status: active kid, last rotation and each key with its state.
+    Unset times are left out (a merge patch would read a null as "delete")."""
     activations = [t.activated for t in ring.times.values() if t.activated]
-    return {
+    shown = {
         "activeKid": ring.active,
         "lastRotation": _iso(max(activations, default=None)),
         "nextCheck": _iso(_next_check(ring, spec)) if ring.active else None,
         "keys": [
-            {
-                "kid": kid,
-                "state": ring.state(kid),
-                "published": _iso(t.published),
-                "activated": _iso(t.activated),
-                "retired": _iso(t.retired),
-                "prunedAfter": _iso(t.retired + spec.grace_period) if t.retired else None,
-            }
+            _present(
+                {
+                    "kid": kid,
+                    "state": ring.state(kid),
+                    "published": _iso(t.published),
+                    "activated": _iso(t.activated),
+                    "retired": _iso(t.retired),
+                    "prunedAfter": _iso(t.retired + spec.grace_period) if t.retired else None,
+                }
+            )
             for kid, t in sorted(ring.times.items())
         ],
     }
+    return _present(shown)
+
+
+def _present(fields: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def until(moment: datetime, now: datetime) -> timedelta:
