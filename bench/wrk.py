@@ -50,7 +50,7 @@ def run(
         script.write_text(SCRIPT)
         listing.write_text("\n".join(paths) + "\n")
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", str(script),
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "-s", str(script),
              base],
             capture_output=True, text=True, check=True, env={"BENCH_PATHS": str(listing)},
         ).stdout  # fmt: skip

@@ -36,4 +36,10 @@ class CatalogSettings(ServiceSettings):
     sweep_interval_seconds: float = Field(
         default=30.0, ge=0, description="Release expired reservations this often (0: never)"
     )
+    read_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How old product fields and stock shown by listings and product pages may"
+        " be (catalog/readcache.py; 0: always read). Checkout always checks live stock",
+    )
     sweep_batch: int = Field(default=500, ge=1, description="Expired reservations per sweep")

@@ -11,6 +11,7 @@ from kit.money import money
 
 from catalog import cursor
 from catalog.config import CatalogSettings
+from catalog.readcache import CachedReads, Slice
 from catalog.repository import ALL, CatalogRepository, ListingRow, ProductRecord, SortField
 from catalog.schemas import CategoryCount, Product, ProductPage, ProductQuery
 
@@ -102,9 +103,12 @@ class ScanPlan:
 class Listing:
     """The read side of the product list: sorted, filtered pages and category counts."""
 
-    def __init__(self, repo: CatalogRepository, settings: CatalogSettings) -> None:
+    def __init__(
+        self, repo: CatalogRepository, settings: CatalogSettings, reads: CachedReads
+    ) -> None:
         self.repo = repo
         self.settings = settings
+        self.reads = reads
         self._category_cache: tuple[float, list[CategoryCount]] | None = None
         self._category_lock = asyncio.Lock()
 
@@ -126,15 +130,10 @@ class Listing:
             # Unfiltered: one row more than needed tells whether the listing goes on.
             # Filtered: read ahead, since some rows will not match.
             size = min(2 * wanted + 10 if plan.selective else wanted + 1, budget - scanned)
-            rows = await self.repo.scan(
-                plan.field,
-                plan.descending,
-                plan.scope,
-                after=position,
-                lower=plan.min_price,
-                upper=plan.max_price,
-                size=size,
-            )
+            rows = await self.reads.scan(
+                Slice(plan.field, plan.descending, plan.scope, position, plan.min_price,
+                      plan.max_price, size)
+            )  # fmt: skip
             scanned += len(rows)
             exhausted = len(rows) < size
             if not rows:
@@ -143,13 +142,13 @@ class Listing:
             if plan.in_stock is None:
                 take = candidates[:wanted]
                 records, levels = await asyncio.gather(
-                    self.repo.get_products([r.id for r in take]),
-                    self.repo.stock_levels([r.id for r in take]),
+                    self.reads.records([r.id for r in take]),
+                    self.reads.levels([r.id for r in take]),
                 )
             else:
-                levels = await self.repo.stock_levels([r.id for r in candidates])
+                levels = await self.reads.levels([r.id for r in candidates])
                 take = [r for r in candidates if plan.stock_matches(levels.get(r.id, 0))][:wanted]
-                records = await self.repo.get_products([r.id for r in take])
+                records = await self.reads.records([r.id for r in take])
             for row in take:
                 record = records.get(row.id)
                 if record is not None and plan.product_matches(row, record):

@@ -41,6 +41,7 @@ from catalog.errors import (
     ReservationMismatch,
     ReservationNotFound,
 )
+from catalog.readcache import CachedReads
 from catalog.repository import CatalogRepository, RejectReason, ReservationRecord, StockState
 from catalog.schemas import Reservation, ReservationItem, ReservationStatus, ShortItem
 
@@ -90,9 +91,12 @@ def _reservation(record: ReservationRecord) -> Reservation:
 
 
 class Reservations:
-    def __init__(self, repo: CatalogRepository, settings: CatalogSettings) -> None:
+    def __init__(
+        self, repo: CatalogRepository, settings: CatalogSettings, reads: CachedReads
+    ) -> None:
         self.repo = repo
         self.settings = settings
+        self.reads = reads  # told of every stock change, so pages show it at once
 
     def _deadline(self) -> float:
         """When a contended compare-and-set loop gives up (503)."""
@@ -204,9 +208,11 @@ class Reservations:
 
         async def write(state: StockState | None) -> StockState | None:
             assert state is not None  # settled: no such product
-            return await self.repo.hold(
+            seen = await self.repo.hold(
                 product_id, order_id, quantity, state.available, clock.now()
             )
+            self.reads.forget_stock(product_id)
+            return seen
 
         return await compare_and_set(
             product_id,
@@ -348,9 +354,11 @@ class Reservations:
 
         async def write(state: StockState | None) -> StockState | None:
             assert state is not None and state.hold_state is not None  # settled: no live hold
-            return await self.repo.release_hold(
+            seen = await self.repo.release_hold(
                 product_id, order_id, state.hold_quantity, state.available, state.hold_state
             )
+            self.reads.forget_stock(product_id)
+            return seen
 
         await compare_and_set(
             product_id,

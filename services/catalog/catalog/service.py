@@ -15,6 +15,7 @@ from catalog.cas import compare_and_set
 from catalog.config import CatalogSettings
 from catalog.errors import ProductNotFound
 from catalog.listing import Listing, to_product
+from catalog.readcache import CachedReads
 from catalog.repository import CatalogRepository, ProductRecord
 from catalog.reservations import Reservations
 from catalog.schemas import Product, ProductCreate, ProductPatch
@@ -26,17 +27,18 @@ class CatalogService:
     def __init__(self, repo: CatalogRepository, settings: CatalogSettings) -> None:
         self.repo = repo
         self.settings = settings
-        self.listing = Listing(repo, settings)
-        self.reservations = Reservations(repo, settings)
+        self.reads = CachedReads(repo, settings.read_cache_seconds)
+        self.listing = Listing(repo, settings, self.reads)
+        self.reservations = Reservations(repo, settings, self.reads)
 
     async def get_product(self, product_id: UUID) -> Product:
-        record, levels = await asyncio.gather(
-            self.repo.get_product(product_id), self.repo.stock_levels([product_id])
+        records, levels = await asyncio.gather(
+            self.reads.records([product_id]), self.reads.levels([product_id])
         )
-        if record is None:
+        if product_id not in records:
             raise ProductNotFound([product_id])
         PRODUCT_VIEWS.inc()
-        return to_product(record, levels.get(product_id, 0))
+        return to_product(records[product_id], levels.get(product_id, 0))
 
     async def create_product(self, data: ProductCreate, product_id: UUID | None = None) -> Product:
         """Create (or, with a known id, overwrite) a product. The seeder uses this path too."""
@@ -54,6 +56,7 @@ class CatalogService:
         )
         stock = await self.set_stock(product_id, data.stock)
         await self.repo.save_product(record, old)
+        self.reads.forget(product_id)
         self.listing.forget_categories()
         return to_product(record, stock)
 
@@ -69,6 +72,7 @@ class CatalogService:
         record = replace(old, **changes, updated_at=clock.now()) if changes else old
         if changes:
             await self.repo.save_product(record, old)
+            self.reads.forget(product_id)
             self.listing.forget_categories()
         if stock_value is not None:
             stock = await self.set_stock(product_id, stock_value)
@@ -82,6 +86,7 @@ class CatalogService:
             raise ProductNotFound([product_id])
         await self.repo.delete_product(old)
         await self.repo.delete_stock(product_id)
+        self.reads.forget(product_id)
         self.listing.forget_categories()
 
     async def set_stock(self, product_id: UUID, value: int) -> int:
@@ -89,8 +94,11 @@ class CatalogService:
 
         async def write(current: int | None) -> int | None:
             if current is None:
-                return await self.repo.create_stock(product_id, value)
-            return await self.repo.cas_available(product_id, current, value)
+                seen = await self.repo.create_stock(product_id, value)
+            else:
+                seen = await self.repo.cas_available(product_id, current, value)
+            self.reads.forget_stock(product_id)
+            return seen
 
         return await compare_and_set(
             product_id,

@@ -107,7 +107,7 @@ async def test_short_pages_when_the_scan_budget_runs_out(
 ) -> None:
     """A rare match makes pages short or empty, but the walk still finds each exactly once."""
     settings = catalog.settings.model_copy(update={"list_scan_budget": 100})
-    listing = Listing(catalog.service.repo, settings)
+    listing = Listing(catalog.service.repo, settings, catalog.service.reads)
     word = "Quill & Co"  # one Books brand among ~600 products
     want = expected([p for p in seeded if word.lower() in p.name.lower()], sort)
     assert want

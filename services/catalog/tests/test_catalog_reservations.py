@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from catalog.main import create_app
+from catalog.readcache import CachedReads
 from catalog.reservations import Reservations
 
 from tests.polling import eventually
@@ -220,7 +221,8 @@ async def test_concurrent_sweepers_release_each_hold_once(catalog: Catalog) -> N
     assert (await catalog.stock(a), await catalog.stock(b)) == (4, 12)
     await asyncio.sleep(1.2)  # past every expiry
     repo = catalog.service.repo
-    replicas = [Reservations(repo, catalog.settings) for _ in range(4)]
+    seconds = catalog.settings.read_cache_seconds
+    replicas = [Reservations(repo, catalog.settings, CachedReads(repo, seconds)) for _ in range(4)]
     released = await asyncio.gather(*(r.release_expired() for r in replicas))
     assert sum(released) >= len(orders)
     assert (await catalog.stock(a), await catalog.stock(b)) == (20, 20)

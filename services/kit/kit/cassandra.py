@@ -29,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Histogram
 
+from kit import tracing
 from kit.settings import ServiceSettings
 
 QUERY_SECONDS = Histogram(
@@ -39,6 +40,16 @@ QUERY_SECONDS = Histogram(
 )
 
 Row = dict[str, Any]
+_query_seconds: dict[str, Any] = {}  # the histogram's child per query name, looked up once
+
+
+def _observe(name: str, seconds: float) -> None:
+    child = _query_seconds.get(name)
+    if child is None:
+        child = _query_seconds[name] = QUERY_SECONDS.labels(name)
+    child.observe(seconds)
+
+
 _tracer = trace.get_tracer("kit.cassandra")
 
 
@@ -156,7 +167,8 @@ class CassandraDB:
         """
         driver_params: Sequence[Any] | dict[str, Any] | None = None
         if isinstance(cql, str):
-            bound: Statement = (await self.prepare(cql)).bind(params or ())
+            prepared = self._prepared.get(cql) or await self.prepare(cql)
+            bound: Statement = prepared.bind(params or ())
         else:
             bound, driver_params = cql, params
         if fetch_size is not None:
@@ -165,17 +177,20 @@ class CassandraDB:
             # Read the latest Paxos-committed value before a compare-and-set.
             bound.consistency_level = ConsistencyLevel.LOCAL_SERIAL
         started = time.perf_counter()
-        # A span over the whole round trip (the driver instrumentation's own span ends
-        # when the request is sent); a no-op when tracing is off.
-        with _tracer.start_as_current_span(f"cassandra {name}", kind=SpanKind.CLIENT) as span:
-            span.set_attribute("db.system", "cassandra")
-            span.set_attribute("db.name", self.keyspace)
-            try:
+        try:
+            if not tracing.enabled():
                 return await _bridge(
                     self.session.execute_async(bound, driver_params, paging_state=paging_state)
                 )
-            finally:
-                QUERY_SECONDS.labels(name).observe(time.perf_counter() - started)
+            # A span over the whole round trip, the only one per query.
+            with _tracer.start_as_current_span(f"cassandra {name}", kind=SpanKind.CLIENT) as span:
+                span.set_attribute("db.system", "cassandra")
+                span.set_attribute("db.name", self.keyspace)
+                return await _bridge(
+                    self.session.execute_async(bound, driver_params, paging_state=paging_state)
+                )
+        finally:
+            _observe(name, time.perf_counter() - started)
 
     async def rows(
         self, cql: str | Statement, params: Sequence[Any] | None = None, **kw: Any
