@@ -45,9 +45,9 @@ format:        ## ruff fixes and formatting
 	@uv run ruff check --fix .
 	@uv run ruff format .
 
-bench:         ## the store against its ceiling, side by side in one run; report into docs/bench/
+bench:         ## the store against its ceiling, side by side in one run; report into docs/bench/ [BENCH_ARGS=--baseline=DIR]
 	@bash devstack/bootstrap.sh
-	@uv run python -m bench
+	@uv run python -m bench $(BENCH_ARGS)
 
 loadtest:      ## Locust shoppers against the running stack (gateway limits lifted): make loadtest [PROFILE=smoke|shop|soak|ui]
 	@uv run python -m bench.loadtest $(or $(PROFILE),smoke)

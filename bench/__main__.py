@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import sys
 import time
 from dataclasses import replace
@@ -86,6 +87,8 @@ def medians(rounds: list[list[wrk.Result]]) -> list[dict[str, Any]]:
         entry = ordered[len(ordered) // 2].as_dict()
         entry["rps_rounds"] = [round(r.rps) for r in runs]
         entry["errors"] = sum(r.errors for r in runs)
+        cpu = [r.cpu_ms_per_request for r in runs if r.cpu_ms_per_request is not None]
+        entry["cpu_ms_per_request"] = round(statistics.median(cpu), 3) if cpu else None
         out.append(entry)
     return out
 
@@ -106,7 +109,13 @@ def ratios(entries: list[dict[str, Any]]) -> dict[str, float]:
             "browse mix: catalog, obs off", "browse mix: baseline, obs off"),
         "baseline obs on / off": ("listing: baseline", "listing: baseline, obs off"),
     }  # fmt: skip
-    return {k: round(by[a] / by[b], 3) for k, (a, b) in pairs.items() if a in by and b in by}
+    out = {k: round(by[a] / by[b], 3) for k, (a, b) in pairs.items() if a in by and b in by}
+    # The same pairs in the server's CPU time per request: steadier on a busy machine.
+    cpu = {e["name"]: e["cpu_ms_per_request"] for e in entries if e["cpu_ms_per_request"]}
+    for k, (a, b) in pairs.items():
+        if a in cpu and b in cpu:
+            out[f"CPU per request, {k}"] = round(cpu[a] / cpu[b], 3)
+    return out
 
 
 def main() -> int:
@@ -177,27 +186,29 @@ def run(args: argparse.Namespace, stack: Any, extras: list[Catalog]) -> dict[str
     products = [p for p in paths if p.startswith("/products/")]
     procs = {name: stack[name].proc.pid for name in ("users", "catalog", "orders", "cart")}
     procs |= {extra.label: extra.proc.pid for extra in extras} | {"ceiling": ceiling_proc.pid}
-    variants = [("catalog", catalog)] + [(extra.label, extra.url) for extra in extras]
+    variants = [("catalog", catalog, stack["catalog"].proc.pid)]
+    variants += [(extra.label, extra.url, extra.proc.pid) for extra in extras]
     try:
         with lifted_gateway(upstreams) as gateway, Sampler(procs) as sampler:
+            catalog_pid = stack["catalog"].proc.pid
             cases = [
-                (CEILING, ceiling_url, [LISTING]),
-                *((f"listing: {label}", url, [LISTING]) for label, url in variants),
-                ("listing: through the gateway", gateway, [f"/api{LISTING}"]),
-                ("product pages: catalog", catalog, products),
-                *((f"browse mix: {label}", url, paths) for label, url in variants),
+                (CEILING, ceiling_url, [LISTING], ceiling_proc.pid),
+                *((f"listing: {label}", url, [LISTING], pid) for label, url, pid in variants),
+                ("listing: through the gateway", gateway, [f"/api{LISTING}"], catalog_pid),
+                ("product pages: catalog", catalog, products, catalog_pid),
+                *((f"browse mix: {label}", url, paths, pid) for label, url, pid in variants),
             ]
             sampler.mark("warm-up")
-            for name, base, case_paths in cases:
+            for name, base, case_paths, _ in cases:
                 wrk.run(name, base, case_paths, 3, args.connections)
             rounds: list[list[wrk.Result]] = []
             for i in range(args.rounds):
                 sampler.mark(f"round {i + 1}")
                 rounds.append([])
-                for name, base, case_paths in cases:
+                for name, base, case_paths, pid in cases:
                     print(f"[bench] round {i + 1}/{args.rounds}: {name}", flush=True)
                     rounds[-1].append(wrk.run(name, base, case_paths, args.duration,
-                                              args.connections))  # fmt: skip
+                                              args.connections, server=pid()))  # fmt: skip
             sampler.mark("checkout")
             result = asyncio.run(checkout.run(stack, args.shoppers, args.checkout_concurrency))
             results["checkout"] = result.as_dict()

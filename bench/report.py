@@ -40,15 +40,34 @@ def markdown(r: dict[str, Any]) -> str:
         f"wrk: {env['connections']} connections, {env['duration_s']} s per case, "
         f"{env['rounds']} rounds.",
         "",
-        "| case | req/s | P50 ms | P95 ms | P99 ms | errors | ratio |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| case | req/s | req/s by round | P50 ms | P95 ms | P99 ms | errors | server CPU ms"
+        " per request | ratio |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for e in r["endpoints"]:
+        rounds = ", ".join(str(x) for x in e["rps_rounds"])
         lines.append(
-            f"| {e['name']} | {e['rps']:,.0f} | {e['p50_ms']:.1f} | {e['p95_ms']:.1f} "
-            f"| {e['p99_ms']:.1f} | {e['errors']} | {e.get('ratio', '')} |"
+            f"| {e['name']} | {e['rps']:,.0f} | {rounds} | {e['p50_ms']:.1f} | {e['p95_ms']:.1f}"
+            f" | {e['p99_ms']:.1f} | {e['errors']} | {e.get('cpu_ms_per_request') or ''}"
+            f" | {e.get('ratio', '')} |"
         )
-    lines += ["", "![latency](latency.png)", ""]
+    lines += [
+        "",
+        "Errors are non-2xx answers plus wrk's socket errors and timeouts (2 s). Server CPU:"
+        " the user and system time of the process serving the case (the catalog behind the"
+        " gateway), divided by the answers; unlike req/s it hardly depends on what else the"
+        " machine is doing. In CPU ratios, `obs on / off` above 1 is what metrics and tracing"
+        " cost per request.",
+        "",
+        "| ratio of req/s | value |",
+        "|---|---:|",
+        *(f"| {name} | {value:.2f} |" for name, value in r["ratios"].items()),
+        "",
+        "![latency](latency.png)",
+        "",
+    ]
+    if "checkout_error" in r:
+        lines += ["## Checkout", "", f"Not measured: `{r['checkout_error']}`", ""]
     c = r.get("checkout")
     if c:
         lines += [

@@ -1,23 +1,41 @@
-"""Resident memory of processes over a run, sampled once a second from /proc."""
+"""Resident memory of processes over a run, sampled once a second, and CPU time, from /proc."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+TICKS = os.sysconf("SC_CLK_TCK")
 
-def rss_kib(pid: int) -> int:
-    """RSS of `pid` and its children (uvicorn --workers forks), in KiB; 0 when gone."""
-    total = 0
-    pids = [pid]
+
+def _family(pid: int) -> list[int]:
+    """`pid` and its children (uvicorn --workers forks); [] when gone."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
     except OSError:
-        return 0
-    for p in pids:
+        return []
+    return [pid, *(int(c) for c in children)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time `pid` and its children have used so far."""
+    total = 0
+    for p in _family(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / TICKS
+
+
+def rss_kib(pid: int) -> int:
+    """RSS of `pid` and its children, in KiB; 0 when gone."""
+    total = 0
+    for p in _family(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.rss import cpu_seconds
+
 # Each wrk thread loads the paths and picks one at random per request; `done` prints the
 # percentiles wrk does not print by itself (P95), in microseconds.
 SCRIPT = """
@@ -36,15 +38,25 @@ class Result:
     p95_ms: float
     p99_ms: float
     errors: int  # non-2xx/3xx answers plus socket errors and timeouts
+    requests: int
+    cpu_ms_per_request: float | None = None  # the server's CPU time per answer, when known
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def run(
-    name: str, base: str, paths: list[str], duration: float, connections: int, threads: int = 2
+    name: str,
+    base: str,
+    paths: list[str],
+    duration: float,
+    connections: int,
+    threads: int = 2,
+    server: int | None = None,
 ) -> Result:
-    """wrk against `base` with each request's path drawn from `paths`."""
+    """wrk against `base` with each request's path drawn from `paths`; with the `server`'s
+    pid, also its CPU time per request (steadier than req/s on a shared machine)."""
+    cpu_before = cpu_seconds(server) if server else 0.0
     with tempfile.TemporaryDirectory() as tmp:
         script, listing = Path(tmp, "pick.lua"), Path(tmp, "paths.txt")
         script.write_text(SCRIPT)
@@ -58,7 +70,11 @@ def run(
     pct = {p: int(_find(rf"^P{p} (\d+)$", out)) / 1000 for p in (50, 95, 99)}
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = int(_find(r"^ERRORS (\d+)$", out)) + (int(bad.group(1)) if bad else 0)
-    return Result(name, rps, pct[50], pct[95], pct[99], errors)
+    requests = int(_find(r"(\d+) requests in", out))
+    cpu = None
+    if server and requests:
+        cpu = (cpu_seconds(server) - cpu_before) * 1000 / requests
+    return Result(name, rps, pct[50], pct[95], pct[99], errors, requests, cpu)
 
 
 def _find(pattern: str, text: str) -> str:
