@@ -53,13 +53,7 @@ def _wait_until_every_target_is_scraped(prometheus: str, within: float = 60) -> 
         why = "; ".join(f"{t['labels']['job']}: {t['lastError'] or t['health']}" for t in down)
         why = why or "no targets yet"
         time.sleep(0.5)
-<<<<<<< HEAD
     raise AssertionError(f"Prometheus did not scrape every target within {within:.0f}s: {why}")
-=======
-    down = [(t["labels"]["job"], t["scrapeUrl"], t["lastError"]) for t in active
-            if t["health"] != "up"]  # fmt: skip
-    raise AssertionError(f"Prometheus did not scrape every target within {within:.0f}s: {down}")
->>>>>>> 3f526aa (bench: server CPU time per request beside req/s (steady on a busy machine); report ratios and rounds; performance page with the measured figures)
 
 
 @pytest.fixture(scope="session")
