@@ -20,5 +20,5 @@ class OrdersEnv:
 
     def worker(self) -> LifecycleWorker:
         service = self.app.state.orders
-        return LifecycleWorker(service.repo, service, buckets=service.buckets,
-                               poll_seconds=0.1, batch=100)  # fmt: skip
+        fast = service.settings.model_copy(update={"worker_poll_seconds": 0.1, "worker_batch": 100})
+        return LifecycleWorker(service, fast)

@@ -38,7 +38,7 @@ def _unexpected(upstream: str, response: httpx.Response) -> AppError:
     return CheckoutFailed(f"{upstream} refused: {_detail(response)}")
 
 
-class Catalog:
+class CatalogClient:
     def __init__(self, client: ServiceClient) -> None:
         self.client = client
 
@@ -96,7 +96,7 @@ class Catalog:
             raise _unexpected("catalog", response)
 
 
-class Orders:
+class OrdersClient:
     def __init__(self, client: ServiceClient) -> None:
         self.client = client
 

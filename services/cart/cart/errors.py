@@ -72,3 +72,12 @@ class CheckoutFailed(AppError):
     """A saga step failed for a reason other than stock or availability."""
 
     status, title = 409, "Conflict"
+
+
+class CheckoutReplayed(AppError):
+    """The recorded failure of an earlier checkout with this Idempotency-Key, answered again
+    (built with `from_problem`, so it keeps the original status and members)."""
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers["Idempotent-Replayed"] = "true"

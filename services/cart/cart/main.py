@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from kit.app import create_app as create_service_app
 from kit.http import breaker_closed, upstream_clients
 
-from cart.clients import Catalog, Orders
+from cart.clients import CatalogClient, OrdersClient
 from cart.config import ME, CartSettings
-from cart.repository import CartRepository
+from cart.repository import MIGRATIONS, CartRepository
 from cart.routes import router
 from cart.service import CartService
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(
@@ -35,7 +32,7 @@ def create_app(
         )
         catalog, orders = clients["catalog"], clients["orders"]
         service = CartService(
-            CartRepository(app.state.db), Catalog(catalog), Orders(orders), settings
+            CartRepository(app.state.db), CatalogClient(catalog), OrdersClient(orders), settings
         )
         app.state.cart = service
         # Ready unless an upstream's breaker is open (no extra calls; heals on its own).

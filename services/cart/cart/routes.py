@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 from kit.auth import CurrentUser
-from kit.errors import problem
 
 from cart.schemas import AddItem, Cart, CheckoutOrder, SetQuantity
 from cart.service import CartService
@@ -84,15 +83,4 @@ async def checkout(
     """Check the cart out: reserve its stock, create the order, empty the cart."""
     result = await service.checkout(user, idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    if result.status_code >= 400:
-        body = dict(result.body)
-        response = problem(
-            result.status_code,
-            str(body.pop("title", "Error")),
-            body.pop("detail", ""),
-            **{k: v for k, v in body.items() if k != "status"},
-        )
-        if headers:
-            response.headers.update(headers)
-        return response
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)

@@ -21,11 +21,12 @@ from kit.tracing import tracer
 from prometheus_client import Histogram
 
 from cart import saga
-from cart.clients import Catalog, Orders
+from cart.clients import CatalogClient, OrdersClient
 from cart.config import CartSettings
 from cart.errors import (
     CartFull,
     CheckoutInProgress,
+    CheckoutReplayed,
     EmptyCart,
     InsufficientStock,
     KeyReused,
@@ -83,7 +84,11 @@ class CheckoutResult:
 
 class CartService:
     def __init__(
-        self, repo: CartRepository, catalog: Catalog, orders: Orders, settings: CartSettings
+        self,
+        repo: CartRepository,
+        catalog: CatalogClient,
+        orders: OrdersClient,
+        settings: CartSettings,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
@@ -160,6 +165,9 @@ class CartService:
                 result = "replayed" if outcome.replayed else "success"
                 span.set_attribute("checkout.result", result)
                 return outcome
+        except CheckoutReplayed:
+            result = "replayed"
+            raise
         except InsufficientStock:
             result = "insufficient_stock"
             raise
@@ -255,7 +263,7 @@ class CartService:
                 step == "reserve" and not isinstance(exc, ServiceUnavailable)
             )
             await self._compensate(order_id, saga.compensation(step, nothing_reserved=clean))
-            await self._finish(user, key, owner, "failed", exc.status, _problem(exc))
+            await self._finish(user, key, owner, "failed", exc.status, exc.problem())
             raise
         except Exception:
             await self._compensate(order_id, saga.compensation(step, nothing_reserved=False))
@@ -309,10 +317,10 @@ class CartService:
             log.exception("could not record the outcome of checkout %s", key)
 
 
-def _problem(exc: AppError) -> dict[str, Any]:
-    return {"title": exc.title, "status": exc.status, "detail": exc.detail, **exc.extra}
-
-
 def _replay(record: dict[str, Any]) -> CheckoutResult:
+    """The recorded outcome of the checkout again: its order, or its failure raised anew."""
     body = json.loads(record["response"]) if record.get("response") else {}
-    return CheckoutResult(int(record["status_code"]), body, replayed=True)
+    status = int(record["status_code"])
+    if status >= 400:
+        raise CheckoutReplayed.from_problem({**body, "status": status})
+    return CheckoutResult(status, body, replayed=True)

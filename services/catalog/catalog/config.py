@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kit.settings import ServiceSettings, service_config
 from kit.topology import TOPOLOGY
 from pydantic import Field
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-
 
 ME = TOPOLOGY.service("catalog")
 

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from kit.app import create_app as create_service_app
 
-from catalog.config import ME, MIGRATIONS, CatalogSettings
-from catalog.repository import CatalogRepository
+from catalog.config import ME, CatalogSettings
+from catalog.repository import MIGRATIONS, CatalogRepository
 from catalog.routes import internal, public
 from catalog.service import CatalogService
 

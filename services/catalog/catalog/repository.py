@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from kit.cassandra import CassandraDB, Row
 from catalog.cursor import Position
 from catalog.schemas import ReservationStatus
 
+MIGRATIONS = Path(__file__).parent / "migrations"
 ALL = "*"  # the scope of the listing partitions that hold every product
 SortField = Literal["name", "price"]
 HoldState = Literal["held", "committed", "released"]

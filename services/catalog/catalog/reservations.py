@@ -23,10 +23,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import TypeVar
 from uuid import UUID
 
 from kit import clock
@@ -46,6 +47,7 @@ from catalog.repository import CatalogRepository, RejectReason, ReservationRecor
 from catalog.schemas import Reservation, ReservationItem, ReservationStatus, ShortItem
 
 log = logging.getLogger("catalog.reservations")
+R = TypeVar("R")
 
 RESERVATIONS = labelled_counter(
     "store_stock_reservations_total",
@@ -214,13 +216,23 @@ class Reservations:
             self.reads.forget_stock(product_id)
             return seen
 
+        return await self._change_hold(order_id, product_id, settled, write, deadline)
+
+    async def _change_hold(
+        self,
+        order_id: UUID,
+        product_id: UUID,
+        settled: Callable[[StockState | None], R | None],
+        write: Callable[[StockState | None], Awaitable[StockState | None]],
+        deadline: float,
+    ) -> R:
+        """`compare_and_set` over the order's hold on the product, read at SERIAL."""
+
+        def read() -> Awaitable[StockState | None]:
+            return self.repo.stock_for_order(product_id, order_id)
+
         return await compare_and_set(
-            product_id,
-            await self.repo.stock_for_order(product_id, order_id),
-            settled=settled,
-            write=write,
-            reread=lambda: self.repo.stock_for_order(product_id, order_id),
-            deadline=deadline,
+            product_id, await read(), settled=settled, write=write, reread=read, deadline=deadline
         )
 
     async def _reject(
@@ -360,11 +372,4 @@ class Reservations:
             self.reads.forget_stock(product_id)
             return seen
 
-        await compare_and_set(
-            product_id,
-            await self.repo.stock_for_order(product_id, order_id),
-            settled=settled,
-            write=write,
-            reread=lambda: self.repo.stock_for_order(product_id, order_id),
-            deadline=deadline,
-        )
+        await self._change_hold(order_id, product_id, settled, write, deadline)

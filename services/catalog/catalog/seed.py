@@ -24,8 +24,8 @@ from kit.cassandra import CassandraDB
 from kit.migrations import migrate
 from tqdm import tqdm
 
-from catalog.config import MIGRATIONS, CatalogSettings
-from catalog.repository import CatalogRepository
+from catalog.config import CatalogSettings
+from catalog.repository import MIGRATIONS, CatalogRepository
 from catalog.schemas import ProductCreate
 from catalog.service import CatalogService
 

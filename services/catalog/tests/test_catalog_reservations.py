@@ -8,12 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from catalog.main import create_app
 from catalog.readcache import CachedReads
 from catalog.reservations import Reservations
 
 from tests.polling import eventually
-from tests.support.apps import serve
 from tests.support.catalog import Catalog
 
 
@@ -196,13 +194,17 @@ async def _status(catalog: Catalog, order: uuid.UUID) -> str:
 
 
 async def test_the_catalog_sweeps_expired_holds_by_itself(catalog: Catalog) -> None:
-    """No cart, no sweep call: a catalog replica's own sweeper gives expired holds back."""
+    """No cart, no sweep call: the sweeper a catalog replica runs in its lifespan gives
+    expired holds back."""
     a = await _product(catalog, 5)
     order = uuid.uuid4()
     assert (await catalog.reserve(order, {a: 3}, ttl_seconds=1)).status_code == 201
     assert await catalog.stock(a) == 2
-    sweeping = catalog.settings.model_copy(update={"sweep_interval_seconds": 0.2})
-    async with serve(create_app(sweeping)):  # a second replica, with its sweeper on
+    repo = catalog.service.repo
+    replica = Reservations(
+        repo, catalog.settings, CachedReads(repo, catalog.settings.read_cache_seconds)
+    )
+    async with replica.sweeping(0.2):
 
         async def returned() -> bool:
             return await catalog.stock(a) == 5

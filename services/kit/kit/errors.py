@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
@@ -28,6 +29,23 @@ class AppError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        self.headers: dict[str, str] = {}  # added to the response
+
+    def problem(self) -> dict[str, Any]:
+        """The members a client gets (a service may record them to answer the same again)."""
+        return {**self.extra, "title": self.title, "status": self.status, "detail": self.detail}
+
+    @classmethod
+    def from_problem(cls, members: Mapping[str, Any]) -> AppError:
+        """The error `problem()` described, to raise again."""
+        standard = ("type", "title", "status", "detail", "request_id")
+        error = cls(
+            str(members.get("detail", "")),
+            **{k: v for k, v in members.items() if k not in standard},
+        )
+        error.status = int(members.get("status", cls.status))
+        error.title = str(members.get("title", cls.title))
+        return error
 
 
 class BadRequest(AppError):
@@ -65,7 +83,9 @@ def problem(status: int, title: str, detail: Any, /, **extra: Any) -> JSONRespon
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem(exc.status, exc.title, exc.detail, **exc.extra)
+    response = problem(exc.status, exc.title, exc.detail, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -95,7 +95,7 @@ async def migrate(db: CassandraDB, directory: Path) -> list[int]:
             log.info("applying %s migration %04d_%s", ks, migration.version, migration.name)
             for statement in migration.statements:
                 # Files name their tables bare: each statement carries the keyspace.
-                await db.execute(cql(statement.replace("{keyspace}", ks), keyspace=ks))
+                await db.execute(cql(statement, keyspace=ks))
                 await _agree(db)
             await db.execute(
                 cql(

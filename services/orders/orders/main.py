@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -13,12 +12,10 @@ from kit.http import breaker_closed, upstream_clients
 
 from orders.catalog import CatalogStock
 from orders.config import ME, OrdersSettings
-from orders.repository import OrdersRepository
+from orders.repository import MIGRATIONS, OrdersRepository
 from orders.routes import internal, router
 from orders.service import OrdersService
 from orders.worker import LifecycleWorker
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(
@@ -34,26 +31,14 @@ def create_app(
         clients = upstream_clients(settings, {"catalog": settings.catalog_url}, catalog_transport)
         catalog = clients["catalog"]
         repo = OrdersRepository(app.state.db)
-        service = OrdersService(
-            repo,
-            CatalogStock(catalog),
-            delays=settings.lifecycle_delays,
-            buckets=settings.schedule_buckets,
-            retry_seconds=settings.worker_retry_seconds,
-        )
+        service = OrdersService(repo, CatalogStock(catalog), settings)
         app.state.orders = service
         # Ready unless the catalog's breaker is open (no extra calls; heals on its own).
         app.state.readiness["catalog"] = breaker_closed(catalog)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(catalog.aclose)
             if settings.worker_enabled:
-                worker = LifecycleWorker(
-                    repo,
-                    service,
-                    buckets=settings.schedule_buckets,
-                    poll_seconds=settings.worker_poll_seconds,
-                    batch=settings.worker_batch,
-                )
+                worker = LifecycleWorker(service, settings)
                 app.state.worker = worker
                 await stack.enter_async_context(worker.running())
             yield

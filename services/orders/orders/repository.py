@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from kit import clock
 from kit.cassandra import CassandraDB, Row
@@ -14,6 +15,8 @@ from kit.cassandra import CassandraDB, Row
 from orders.lifecycle import Status
 
 ORDER_COLUMNS = "id, user_id, status, items, total, created_at, updated_at, history"
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass(frozen=True)

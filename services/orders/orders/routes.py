@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from kit.auth import AdminUser, CurrentUser, ServiceCaller
-from kit.errors import Forbidden
 
 from orders.schemas import CreateOrder, Order, OrderPage, StatusChange
 from orders.service import OrdersService
@@ -44,7 +43,6 @@ async def create_order(
 async def list_orders(
     user: CurrentUser,
     service: Service,
-    request: Request,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     all: Annotated[bool, Query(description="Admins: every order (storage order)")] = False,
@@ -54,14 +52,7 @@ async def list_orders(
 ) -> OrderPage:
     """Your orders, newest first. Admins may pass `user_id` (that user's orders, newest
     first) or `all=true` (every order of the store, in storage order)."""
-    size = limit or request.app.state.settings.page_size
-    if (all or user_id is not None) and user.role != "admin":
-        raise Forbidden("Only admins may list other users' orders")
-    if all:
-        items, next_cursor = await service.list_all(size, cursor)
-    else:
-        items, next_cursor = await service.list_for_user(user_id or user.id, size, cursor)
-    return OrderPage(items=items, next_cursor=next_cursor)
+    return await service.list_orders(user, limit, cursor, everyone=all, user_id=user_id)
 
 
 @router.get("/orders/{order_id}", response_model=Order)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,18 +13,19 @@ from typing import Any
 
 from kit import clock
 from kit.auth import Principal
-from kit.errors import ServiceUnavailable
+from kit.errors import Forbidden, ServiceUnavailable
 from kit.metrics import labelled_counter
 from kit.money import money
 from prometheus_client import Histogram
 
 from orders import lifecycle
 from orders.catalog import CatalogStock, Outcome
+from orders.config import OrdersSettings
 from orders.cursor import all_cursor, parse_all_cursor, parse_user_cursor, user_cursor
 from orders.errors import BadTotal, InvalidTransition, OrderMismatch, OrderNotFound, ReservationGone
 from orders.lifecycle import NEXT, RELEASE, Status, bucket_of
 from orders.repository import DueStep, OrderItem, OrderRecord, OrdersRepository
-from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut
+from orders.schemas import CreateOrder, HistoryEntry, Order, OrderItemOut, OrderPage
 
 log = logging.getLogger("orders.service")
 
@@ -89,16 +89,14 @@ class OrdersService:
         self,
         repo: OrdersRepository,
         stock: CatalogStock,
-        *,
-        delays: Mapping[str, float],
-        buckets: int,
-        retry_seconds: float = 5.0,
+        settings: OrdersSettings,
     ) -> None:
         self.repo = repo
         self.stock = stock
-        self.delays = dict(delays)
-        self.buckets = buckets
-        self.retry = timedelta(seconds=retry_seconds)
+        self.settings = settings
+        self.delays = settings.lifecycle_delays
+        self.buckets = settings.schedule_buckets
+        self.retry = timedelta(seconds=settings.worker_retry_seconds)
 
     # --- creation (internal, from the checkout saga) ----------------------------------------
 
@@ -152,6 +150,26 @@ class OrdersService:
         if order is None or not self._may_see(principal, order):
             raise OrderNotFound(order_id)
         return to_order(order)
+
+    async def list_orders(
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        *,
+        everyone: bool = False,
+        user_id: str | None = None,
+    ) -> OrderPage:
+        """The principal's orders, newest first. Admins may list another user's
+        (`user_id`) or every order of the store (`everyone`, in storage order)."""
+        size = limit or self.settings.page_size
+        if (everyone or user_id is not None) and principal.role != "admin":
+            raise Forbidden("Only admins may list other users' orders")
+        if everyone:
+            items, next_cursor = await self.list_all(size, cursor)
+        else:
+            items, next_cursor = await self.list_for_user(user_id or principal.id, size, cursor)
+        return OrderPage(items=items, next_cursor=next_cursor)
 
     async def list_for_user(
         self, user_id: str, size: int, cursor: str | None

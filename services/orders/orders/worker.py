@@ -13,28 +13,20 @@ from contextlib import asynccontextmanager
 
 from kit import clock
 
-from orders.repository import DueStep, OrdersRepository
+from orders.config import OrdersSettings
+from orders.repository import DueStep
 from orders.service import OrdersService
 
 log = logging.getLogger("orders.worker")
 
 
 class LifecycleWorker:
-    def __init__(
-        self,
-        repo: OrdersRepository,
-        service: OrdersService,
-        *,
-        buckets: int,
-        poll_seconds: float,
-        batch: int,
-        concurrency: int = 8,
-    ) -> None:
-        self.repo = repo
+    def __init__(self, service: OrdersService, settings: OrdersSettings, concurrency: int = 8):
+        self.repo = service.repo
         self.service = service
-        self.buckets = buckets
-        self.poll_seconds = poll_seconds
-        self.batch = batch
+        self.buckets = settings.schedule_buckets
+        self.poll_seconds = settings.worker_poll_seconds
+        self.batch = settings.worker_batch
         self.limit = asyncio.Semaphore(concurrency)
 
     async def run_once(self) -> int:

@@ -29,12 +29,12 @@ from users.service import UsersService
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def get_users(request: Request) -> UsersService:
+def get_service(request: Request) -> UsersService:
     service: UsersService = request.app.state.users
     return service
 
 
-Users = Annotated[UsersService, Depends(get_users)]
+Service = Annotated[UsersService, Depends(get_service)]
 
 router = APIRouter()
 
@@ -47,51 +47,51 @@ def _no_store(response: Response) -> None:
 
 
 @router.post("/register", status_code=201, tags=["account"])
-async def register(body: RegisterIn, users: Users) -> UserOut:
+async def register(body: RegisterIn, service: Service) -> UserOut:
     """Create an account with role `user`. 409 if the username or email is taken."""
-    return await users.register(body)
+    return await service.register(body)
 
 
 @router.post("/login", tags=["account"])
-async def login(body: LoginIn, users: Users, response: Response) -> TokenPair:
+async def login(body: LoginIn, service: Service, response: Response) -> TokenPair:
     """Sign in: an access token (15 minutes) and a refresh token (rotated on every use)."""
     _no_store(response)
-    return await users.login(body.username, body.password)
+    return await service.login(body.username, body.password)
 
 
 @router.post("/login/form", tags=["account"])
 async def login_form(
-    form: Annotated[LoginForm, Form()], users: Users, response: Response
+    form: Annotated[LoginForm, Form()], service: Service, response: Response
 ) -> TokenPair:
     """The same as /login with an OAuth2 password form (Swagger's Authorize button)."""
     _no_store(response)
-    return await users.login(form.username, form.password)
+    return await service.login(form.username, form.password)
 
 
 @router.post("/refresh", tags=["account"])
-async def refresh(body: RefreshIn, users: Users, response: Response) -> TokenPair:
+async def refresh(body: RefreshIn, service: Service, response: Response) -> TokenPair:
     """Exchange a refresh token for a new pair. Presenting a used token revokes its family."""
     _no_store(response)
-    return await users.refresh(body.refresh_token)
+    return await service.refresh(body.refresh_token)
 
 
 @router.post("/logout", status_code=204, tags=["account"])
-async def logout(body: RefreshIn, users: Users) -> Response:
+async def logout(body: RefreshIn, service: Service) -> Response:
     """Revoke the sign-in the refresh token belongs to (its whole family)."""
-    await users.logout(body.refresh_token)
+    await service.logout(body.refresh_token)
     return Response(status_code=204)
 
 
 @router.get("/me", tags=["account"])
-async def me(principal: CurrentUser, users: Users) -> UserOut:
-    return await users.get(principal.id)
+async def me(principal: CurrentUser, service: Service) -> UserOut:
+    return await service.get(principal.id)
 
 
 @router.patch("/me", tags=["account"])
-async def update_me(principal: CurrentUser, body: MeUpdate, users: Users) -> UserOut:
+async def update_me(principal: CurrentUser, body: MeUpdate, service: Service) -> UserOut:
     """Change email and/or password; a password change needs `current_password` and signs
     out every session (refresh-token family) of the account."""
-    return await users.update_me(principal, body)
+    return await service.update_me(principal, body)
 
 
 # --- administration ------------------------------------------------------------------------
@@ -100,29 +100,31 @@ async def update_me(principal: CurrentUser, body: MeUpdate, users: Users) -> Use
 @router.get("/users", tags=["admin"])
 async def list_users(
     _: AdminUser,
-    users: Users,
+    service: Service,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> UserPage:
-    items, next_cursor = await users.list_users(limit=limit, cursor=cursor)
+    items, next_cursor = await service.list_users(limit=limit, cursor=cursor)
     return UserPage(items=items, next_cursor=next_cursor)
 
 
 @router.patch("/users/{user_id}/role", tags=["admin"])
-async def set_role(user_id: uuid.UUID, body: RoleUpdate, admin: AdminUser, users: Users) -> UserOut:
+async def set_role(
+    user_id: uuid.UUID, body: RoleUpdate, admin: AdminUser, service: Service
+) -> UserOut:
     """Make a user an administrator or take it back. Takes effect at the user's next
     token refresh (access tokens live 15 minutes)."""
-    return await users.set_role(admin, user_id, body.role)
+    return await service.set_role(admin, user_id, body.role)
 
 
 # --- keys and service identities -----------------------------------------------------------
 
 
 @router.get("/.well-known/jwks.json", tags=["keys"])
-async def jwks(users: Users, response: Response) -> dict[str, Any]:
+async def jwks(service: Service, response: Response) -> dict[str, Any]:
     """Every public key that verifies access tokens (the active one and those still valid)."""
     response.headers["Cache-Control"] = "public, max-age=30"
-    return users.jwks()
+    return service.jwks()
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -143,7 +145,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 @router.post("/oauth/token", tags=["keys"])
 async def service_token(
     request: Request,
-    users: Users,
+    service: Service,
     response: Response,
     grant_type: Annotated[str, Form(max_length=64)],
     client_id: Annotated[str | None, Form(max_length=128)] = None,
@@ -155,11 +157,11 @@ async def service_token(
     basic = _basic_credentials(request)
     if basic is not None:
         client_id, client_secret = basic
-    return users.service_token(grant_type, client_id or "", client_secret or "")
+    return service.service_token(grant_type, client_id or "", client_secret or "")
 
 
 @router.get("/internal/users/{user_id}", tags=["internal"], include_in_schema=False)
-async def internal_user(user_id: uuid.UUID, _: ServiceCaller, users: Users) -> UserOut:
+async def internal_user(user_id: uuid.UUID, _: ServiceCaller, service: Service) -> UserOut:
     """A user's public profile, for other services (service identity only; the gateway
     never routes /internal/)."""
-    return await users.get(user_id)
+    return await service.get(user_id)
