@@ -200,7 +200,8 @@ def _assemble(base: str, tag: str, tools: dict[str, Path], preload: list[str]) -
     subprocess.run([*run, base, "infinity"], check=True, stdout=subprocess.DEVNULL)
 
     def inside(*argv: str, stdin: IO[bytes] | None = None) -> None:
-        exec_ = [DOCKER, "exec", "-i", name, *argv]
+        # -i only to feed stdin: it would also wait on a daemon started in the background.
+        exec_ = [DOCKER, "exec", *(["-i"] if stdin else []), name, *argv]
         subprocess.run(exec_, check=True, stdin=stdin, stdout=subprocess.DEVNULL)
 
     try:
@@ -210,7 +211,7 @@ def _assemble(base: str, tag: str, tools: dict[str, Path], preload: list[str]) -
         inside("sh", "-c", f"echo {toolchain.KUBERNETES} > /kind/version; mkdir -p /kind/manifests")
         storage = f"{name}:/kind/manifests/default-storage.yaml"
         subprocess.run([DOCKER, "cp", str(STORAGE_MANIFEST), storage], check=True)
-        inside("sh", "-c", "nohup containerd >/dev/null 2>&1 &")
+        inside("sh", "-c", "nohup containerd </dev/null >/dev/null 2>&1 &")
         inside("sh", "-c", "for i in $(seq 60); do ctr version && exit 0; sleep 1; done; exit 1")
         for image in preload:
             saver = subprocess.Popen([DOCKER, "save", image], stdout=subprocess.PIPE)
@@ -219,7 +220,12 @@ def _assemble(base: str, tag: str, tools: dict[str, Path], preload: list[str]) -
             inside(*import_, "-", stdin=saver.stdout)
             if saver.wait() != 0:
                 raise RuntimeError(f"docker save {image} failed")
-        inside("sh", "-c", "pkill containerd; while pgrep -x containerd; do sleep 0.2; done")
+        # `sleep` is PID 1 here and reaps nobody: wait until containerd is a zombie.
+        inside(
+            "sh",
+            "-c",
+            "pkill -x containerd; while pgrep -x -r R,S,D containerd; do sleep 0.2; done",
+        )
         entrypoint = 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]'
         commit = [DOCKER, "commit", "--change", entrypoint, name, tag]
         subprocess.run(commit, check=True, stdout=subprocess.DEVNULL)
