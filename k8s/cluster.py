@@ -65,6 +65,10 @@ class Cluster:
         listed = _run([kind, "get", "clusters"], what="kind get clusters", capture=True)
         return self.name in listed.split()
 
+    def node_running(self) -> bool:
+        inspect = ["/usr/bin/docker", "inspect", "-f", "{{.State.Running}}", self.node]
+        return _run(inspect, what="docker inspect", check=False, capture=True).strip() == "true"
+
     def ingress_port(self) -> int:
         """The machine's port for the ingress (127.0.0.1), as Docker published it."""
         out = _run(
@@ -105,6 +109,10 @@ def up(cluster: Cluster = Cluster(), ingress_port: int = INGRESS_PORT) -> Cluste
     docker.ensure_docker()
     toolchain.ensure(["kind", "kubectl"])
     image = node_image.node_image()
+    if cluster.exists() and not cluster.node_running():
+        # Docker was restarted (or the machine): a stopped node does not come back whole.
+        progress("cluster", f"{cluster.name} exists but its node is not running; recreating it")
+        delete(cluster)
     if cluster.exists():
         progress("cluster", f"{cluster.name} exists; reusing it")
     else:
@@ -243,13 +251,22 @@ def store_images() -> list[str]:
     return [image.ref for image in release_images()]
 
 
+def healthy(cluster: Cluster) -> bool:
+    """The cluster exists and its node runs (Docker must answer)."""
+    return cluster.exists() and cluster.node_running()
+
+
+def delete(cluster: Cluster) -> None:
+    progress("cluster", f"deleting {cluster.name}")
+    _run(
+        [str(toolchain.ensure_one("kind")), "delete", "cluster", "--name", cluster.name],
+        what="kind delete cluster",
+    )
+
+
 def down(cluster: Cluster = Cluster()) -> None:
     if docker.daemon_answers() and cluster.exists():
-        progress("cluster", f"deleting {cluster.name}")
-        _run(
-            [str(toolchain.ensure_one("kind")), "delete", "cluster", "--name", cluster.name],
-            what="kind delete cluster",
-        )
+        delete(cluster)
     docker.stop_docker_if_we_started()
 
 

@@ -1,0 +1,160 @@
+"""The store on a kind cluster, for the end-to-end tests (`kind_store`).
+
+The fixture creates the cluster (or reuses one that exists: a developer's `make cluster`),
+builds the store's images and loads them into the node, installs exactly the helm release
+skaffold.yaml describes and waits for every pod to be ready. Tests reach the store only
+through the Ingress published on 127.0.0.1. At the end it deletes the cluster if it created
+it and stops Docker if it started it, also when a test failed; a reused cluster is left as
+it was found (with the release installed).
+
+Each phase prints a progress line with its duration (`[e2e] ...`), outside pytest's capture,
+and the session's summary repeats them: CI's log carries the figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from kit.topology import TOPOLOGY
+
+from devstack import docker
+from k8s import cluster as kind
+from k8s.cluster import Cluster, Release
+from k8s.log import progress
+
+READY_TIMEOUT = "600s"
+_timings: list[tuple[str, float]] = []
+
+
+@dataclass(frozen=True)
+class KindStore:
+    """The installed store: its cluster, its release and the Ingress's base URL."""
+
+    cluster: Cluster
+    release: Release
+    base_url: str
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return self.release.namespace
+
+    def kubectl(self, *args: str, check: bool = True) -> str:
+        """kubectl in the release's namespace; returns stdout."""
+        return self.cluster.kubectl("-n", self.namespace, *args, check=check, capture=True)
+
+    def fullname(self, component: str) -> str:
+        """Objects of the chart are <release>-<component> (store-lib.fullname)."""
+        return f"{self.release.name}-{component}"
+
+    def pods(self, component: str) -> list[str]:
+        """Names of the running (not terminating) pods of a component."""
+        selector = (
+            f"app.kubernetes.io/instance={self.release.name},app.kubernetes.io/name={component}"
+        )
+        listed = json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))
+        return [
+            pod["metadata"]["name"]
+            for pod in listed["items"]
+            if not pod["metadata"].get("deletionTimestamp")
+        ]
+
+    def secret(self, name: str) -> dict[str, str]:
+        data = json.loads(self.kubectl("get", "secret", name, "-o", "json"))["data"]
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    def admin_credentials(self) -> dict[str, str]:
+        """The first administrator's username and password, read where the token issuer's
+        Deployment reads them (the chart's admin Secret, generated in the dev profile)."""
+        issuer = TOPOLOGY.issuer
+        deployment = json.loads(
+            self.kubectl("get", "deployment", self.fullname(issuer.name), "-o", "json")
+        )
+        containers = deployment["spec"]["template"]["spec"]["containers"]
+        (container,) = (c for c in containers if c["name"] == issuer.name)
+        refs = {
+            env["name"]: env["valueFrom"]["secretKeyRef"]
+            for env in container.get("env", [])
+            if "secretKeyRef" in env.get("valueFrom", {})
+        }
+        credentials = {}
+        for key in ("username", "password"):
+            ref = refs[issuer.env(f"admin_{key}")]
+            credentials[key] = self.secret(ref["name"])[ref["key"]]
+        return credentials
+
+    def client(self, timeout: float = 15.0) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def wait_all_ready(self, timeout: str = READY_TIMEOUT) -> None:
+        """Every pod of the namespace that is meant to run (not a finished Job's) is ready."""
+        self.kubectl(
+            "wait",
+            "pods",
+            "--all",
+            "--for=condition=Ready",
+            "--field-selector=status.phase!=Succeeded",
+            f"--timeout={timeout}",
+        )
+
+
+@contextmanager
+def phase(what: str) -> Iterator[None]:
+    progress("e2e", f"{what} ...")
+    began = time.monotonic()
+    yield
+    took = time.monotonic() - began
+    _timings.append((what, took))
+    progress("e2e", f"{what}: {took:.0f}s")
+
+
+@contextmanager
+def uncaptured(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let progress lines (and the builds' own) through pytest's capture."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        yield
+        return
+    with capture.global_and_fixture_disabled():
+        yield
+
+
+@pytest.fixture(scope="session")
+def kind_store(request: pytest.FixtureRequest) -> Iterator[KindStore]:
+    cluster = Cluster()
+    release = Release.from_skaffold()
+    docker_was_up = docker.daemon_answers()
+    existed = docker_was_up and kind.healthy(cluster)
+    try:
+        with uncaptured(request):
+            with phase(f"cluster {cluster.name} ({'reused' if existed else 'created'})"):
+                kind.up(cluster)
+            with phase("images: build and load into kind"):
+                kind.build_images()
+                kind.load_images(cluster, kind.store_images())
+            with phase(f"install of release {release.name} until every pod is ready"):
+                kind.install(cluster, release)
+                store = KindStore(cluster, release, cluster.base_url(), _timings)
+                store.wait_all_ready()
+        yield store
+    finally:
+        with uncaptured(request):
+            if not existed:
+                with phase(f"delete cluster {cluster.name}"):
+                    kind.delete(cluster)
+            if not docker_was_up:
+                docker.stop_docker_if_we_started()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _timings:
+        terminalreporter.section("kind e2e timings")
+        for what, took in _timings:
+            terminalreporter.write_line(f"{what}: {took:.0f}s")
