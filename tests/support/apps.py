@@ -64,6 +64,18 @@ def unique_keyspace(service: str) -> str:
     return f"test_{service}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
+def caller_settings(service: str, minter: TokenMinter) -> dict[str, Any]:
+    """Settings of a service under test that calls others: a keyspace of its own, the test
+    JWKS, and its upstreams addressed by host name (a `HostRouter` delivers them)."""
+    return {
+        "cassandra_keyspace": unique_keyspace(service),
+        "jwks_url": minter.jwks_url,
+        "catalog_url": "http://catalog",
+        "users_url": "http://users",
+        "client_secret": "test-secret",
+    }
+
+
 async def drop_keyspace(app: FastAPI) -> None:
     """Drop the keyspace of an app `serve` runs (its settings and db are on `app.state`)."""
     keyspace = app.state.settings.cassandra_keyspace

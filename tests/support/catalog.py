@@ -9,12 +9,22 @@ from typing import Any, Protocol
 
 import httpx
 from catalog.config import CatalogSettings
+from catalog.main import create_app
 from catalog.service import CatalogService
 from fastapi import FastAPI
 
-from tests.support.apps import TokenMinter
+from tests.support.apps import TokenMinter, unique_keyspace
 
 SEEDED = 600  # products the seeder writes into the test keyspace
+
+
+def catalog_app(minter: TokenMinter) -> FastAPI:
+    """The real catalog in a keyspace of its own, as the upstream of the service under test."""
+    settings = CatalogSettings(
+        cassandra_keyspace=unique_keyspace("catalog"), jwks_url=minter.jwks_url
+    )
+    app: FastAPI = create_app(settings)
+    return app
 
 
 async def create_product(

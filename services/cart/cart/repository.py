@@ -27,6 +27,19 @@ class Line:
     added_at: datetime
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What a checkout attempt writes when it takes an idempotency key."""
+
+    order_id: uuid.UUID
+    fingerprint: str
+    lines: str  # the cart snapshot, as saga.dump_lines writes it
+    owner: uuid.UUID
+    lease_until: datetime
+    now: datetime
+    ttl: int
+
+
 class CartRepository:
     def __init__(self, db: CassandraDB) -> None:
         self.db = db
@@ -93,51 +106,36 @@ class CartRepository:
             serial=serial,
         )
 
-    async def claim(
-        self,
-        user_id: str,
-        key: str,
-        *,
-        order_id: uuid.UUID,
-        fingerprint: str,
-        lines: str,
-        owner: uuid.UUID,
-        lease_until: datetime,
-        now: datetime,
-        ttl: int,
-    ) -> tuple[bool, Row]:
+    async def claim(self, user_id: str, key: str, attempt: Attempt) -> tuple[bool, Row]:
         """Take the key for a new checkout; (False, the existing record) if it is taken."""
+        a = attempt
         return await self.db.applied(
             "INSERT INTO checkouts (user_id, idempotency_key, order_id, fingerprint, lines, "
             "state, owner, lease_until, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
-            (user_id, key, order_id, fingerprint, lines, owner, lease_until, now, now, ttl),
+            (user_id, key, a.order_id, a.fingerprint, a.lines, a.owner, a.lease_until, a.now,
+             a.now, a.ttl),
             name="checkout_claim",
-        )
+        )  # fmt: skip
 
     async def take_over(
         self,
         user_id: str,
         key: str,
+        attempt: Attempt,
         *,
         previous_owner: uuid.UUID,
         previous_state: str,
-        order_id: uuid.UUID,
-        fingerprint: str,
-        lines: str,
-        owner: uuid.UUID,
-        lease_until: datetime,
-        now: datetime,
-        ttl: int,
     ) -> tuple[bool, Row]:
         """Take the key from a dead owner (lease over) or after a failed attempt."""
+        a = attempt
         return await self.db.applied(
             "UPDATE checkouts USING TTL ? SET order_id = ?, fingerprint = ?, lines = ?, "
             "state = 'pending', owner = ?, lease_until = ?, status_code = null, "
             "response = null, updated_at = ? "
             "WHERE user_id = ? AND idempotency_key = ? IF owner = ? AND state = ?",
-            (ttl, order_id, fingerprint, lines, owner, lease_until, now, user_id, key,
-             previous_owner, previous_state),
+            (a.ttl, a.order_id, a.fingerprint, a.lines, a.owner, a.lease_until, a.now, user_id,
+             key, previous_owner, previous_state),
             name="checkout_take_over",
         )  # fmt: skip
 

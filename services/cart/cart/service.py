@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from kit import clock
@@ -33,7 +33,7 @@ from cart.errors import (
     NotEnoughStock,
     NotInCart,
 )
-from cart.repository import CartRepository, Line
+from cart.repository import Attempt, CartRepository, Line
 from cart.saga import Decision
 from cart.schemas import Cart, CartLine
 
@@ -204,46 +204,40 @@ class CartService:
                 if record is not None and record.get("state") == "failed":
                     return _replay(record)  # a duplicate gets the outcome of the original
                 continue
-            owner = uuid.uuid4()
-            if decision is Decision.START:
+            if decision is Decision.TAKE_OVER:  # finish the dead owner's checkout
+                assert record is not None
+                order_id, snapshot = record["order_id"], saga.load_lines(record["lines"])
+            else:  # START, or RETRY: a new attempt, with a new order id, for the current cart
                 order_id, snapshot = uuid.uuid4(), lines
-                claimed, existing = await self.repo.claim(
-                    user.id,
-                    key,
-                    order_id=order_id,
-                    fingerprint=saga.fingerprint(snapshot),
-                    lines=saga.dump_lines(snapshot),
-                    owner=owner,
-                    lease_until=self._lease_until(),
-                    now=clock.now(),
-                    ttl=self.settings.idempotency_ttl_seconds,
-                )
+            attempt = self._attempt(order_id, snapshot)
+            if decision is Decision.START:
+                claimed, existing = await self.repo.claim(user.id, key, attempt)
             else:
                 assert record is not None
-                if decision is Decision.TAKE_OVER:  # finish the dead owner's checkout
-                    order_id, snapshot = record["order_id"], saga.load_lines(record["lines"])
-                else:  # RETRY: a new attempt, with a new order id, for the current cart
-                    order_id, snapshot = uuid.uuid4(), lines
                 claimed, existing = await self.repo.take_over(
                     user.id,
                     key,
+                    attempt,
                     previous_owner=record["owner"],
                     previous_state=record["state"],
-                    order_id=order_id,
-                    fingerprint=saga.fingerprint(snapshot),
-                    lines=saga.dump_lines(snapshot),
-                    owner=owner,
-                    lease_until=self._lease_until(),
-                    now=clock.now(),
-                    ttl=self.settings.idempotency_ttl_seconds,
                 )
             if claimed:
-                return await self._run_saga(user, key, owner, order_id, snapshot)
+                return await self._run_saga(user, key, attempt.owner, order_id, snapshot)
             # Lost the race for the key: look again at what the winner recorded.
             record = await self.repo.checkout(user.id, key, serial=True) or existing
 
-    def _lease_until(self) -> datetime:
-        return clock.now() + timedelta(seconds=self.settings.checkout_lease_seconds)
+    def _attempt(self, order_id: uuid.UUID, snapshot: list[Line]) -> Attempt:
+        """A new owner's claim on a key, leased for checkout_lease_seconds."""
+        now = clock.now()
+        return Attempt(
+            order_id=order_id,
+            fingerprint=saga.fingerprint(snapshot),
+            lines=saga.dump_lines(snapshot),
+            owner=uuid.uuid4(),
+            lease_until=now + timedelta(seconds=self.settings.checkout_lease_seconds),
+            now=now,
+            ttl=self.settings.idempotency_ttl_seconds,
+        )
 
     async def _run_saga(
         self, user: Principal, key: str, owner: uuid.UUID, order_id: uuid.UUID, lines: list[Line]

@@ -9,47 +9,33 @@ import httpx
 import pytest_asyncio
 from cart.config import CartSettings
 from cart.main import create_app
-from catalog.config import CatalogSettings
-from catalog.main import create_app as create_catalog
 from orders.config import OrdersSettings
 from orders.main import create_app as create_orders
 
 from tests.support.apps import (
     HostRouter,
     TokenMinter,
+    caller_settings,
     drop_keyspace,
     serve,
     service_token_transport,
-    unique_keyspace,
 )
 from tests.support.cart import CartEnv
+from tests.support.catalog import catalog_app as new_catalog
 
 
 @pytest_asyncio.fixture(scope="session")
 async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[CartEnv]:
     router = HostRouter({"users": service_token_transport(minter)})
-    catalog_app = create_catalog(
-        CatalogSettings(cassandra_keyspace=unique_keyspace("catalog"), jwks_url=minter.jwks_url)
-    )
+    catalog_app = new_catalog(minter)
     orders_app = create_orders(
-        OrdersSettings(
-            cassandra_keyspace=unique_keyspace("orders"),
-            jwks_url=minter.jwks_url,
-            catalog_url="http://catalog",
-            users_url="http://users",
-            client_secret="test-secret",
-            worker_enabled=False,
-        ),
+        OrdersSettings(**caller_settings("orders", minter), worker_enabled=False),
         catalog_transport=router,
     )
     cart_app = create_app(
         CartSettings(
-            cassandra_keyspace=unique_keyspace("cart"),
-            jwks_url=minter.jwks_url,
-            catalog_url="http://catalog",
+            **caller_settings("cart", minter),
             orders_url="http://orders",
-            users_url="http://users",
-            client_secret="test-secret",
             breaker_recovery_seconds=0.5,
             upstream_retries=1,
             replay_wait_seconds=10,

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from cart import saga
+from cart.repository import Attempt
 from cassandra.query import SimpleStatement
 
 from tests.support.cart import CartEnv
@@ -213,11 +214,11 @@ async def test_a_dead_checkout_is_finished_by_its_retry(env: CartEnv) -> None:
     lines = await service.repo.lines(user)
     order_id, key = uuid.uuid4(), f"k-{uuid.uuid4()}"
     now = datetime.now(UTC)
-    claimed, _ = await service.repo.claim(
-        user, key, order_id=order_id, fingerprint=saga.fingerprint(lines),
-        lines=saga.dump_lines(lines), owner=uuid.uuid4(), lease_until=now - timedelta(seconds=1),
-        now=now, ttl=600,
+    attempt = Attempt(
+        order_id=order_id, fingerprint=saga.fingerprint(lines), lines=saga.dump_lines(lines),
+        owner=uuid.uuid4(), lease_until=now - timedelta(seconds=1), now=now, ttl=600,
     )  # fmt: skip
+    claimed, _ = await service.repo.claim(user, key, attempt)
     assert claimed
     # it had reserved before dying
     await service.catalog.reserve(order_id, saga.quantities(lines), 600)

@@ -7,33 +7,26 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
-from catalog.config import CatalogSettings
-from catalog.main import create_app as create_catalog
 from orders.config import OrdersSettings
 from orders.main import create_app
 
 from tests.support.apps import (
     HostRouter,
     TokenMinter,
+    caller_settings,
     drop_keyspace,
     serve,
     service_token_transport,
-    unique_keyspace,
 )
+from tests.support.catalog import catalog_app as new_catalog
 from tests.support.orders import OrdersEnv
 
 
 @pytest_asyncio.fixture(scope="session")
 async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[OrdersEnv]:
-    catalog_app = create_catalog(
-        CatalogSettings(cassandra_keyspace=unique_keyspace("catalog"), jwks_url=minter.jwks_url)
-    )
+    catalog_app = new_catalog(minter)
     settings = OrdersSettings(
-        cassandra_keyspace=unique_keyspace("orders"),
-        jwks_url=minter.jwks_url,
-        catalog_url="http://catalog",
-        users_url="http://users",
-        client_secret="test-secret",
+        **caller_settings("orders", minter),
         lifecycle_delays={"pending": 0, "paid": 0, "shipped": 0},
         worker_enabled=False,
         worker_retry_seconds=0.2,
