@@ -3,14 +3,22 @@
 The driver runs its own I/O thread; `execute_async` returns a ResponseFuture whose callbacks
 fire on that thread. The bridge hands results back to the event loop with
 `call_soon_threadsafe`, so handlers await queries without blocking the loop.
+
+The driver resolves its contact points once, when its Cluster is made, and afterwards only
+reconnects to the addresses it knows. A Cassandra pod recreated under the same Service name
+gets a new address the driver never learns (a single node has no peer to announce it), so
+every query fails with NoHostAvailable for good. `Rebuild` decides when that has lasted long
+enough, and `CassandraDB` then makes a new Cluster, which resolves the names again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cassandra import ConsistencyLevel
@@ -19,6 +27,7 @@ from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
     ExecutionProfile,
+    NoHostAvailable,
     ResponseFuture,
     ResultSet,
     Session,
@@ -32,6 +41,7 @@ from prometheus_client import Histogram
 from kit import tracing
 from kit.settings import ServiceSettings
 
+log = logging.getLogger("kit.cassandra")
 QUERY_SECONDS = Histogram(
     "store_cassandra_query_duration_seconds",
     "Cassandra query latency seen by the service",
@@ -86,8 +96,35 @@ def qualify(cql: str, keyspace: str) -> str:
     return _BARE_TABLE.sub(lambda match: f"{match.group(0)}{keyspace}.", cql)
 
 
+@dataclass
+class Rebuild:
+    """When to replace the driver's Cluster: once queries have found no host for `after`
+    seconds in a row, and then at most once per `after` seconds while that lasts (each
+    attempt resolves the contact points again; while Cassandra is still starting, the name
+    may not resolve yet)."""
+
+    after: float
+    failing_since: float | None = None
+    last_attempt: float | None = None
+
+    def failed(self, now: float) -> bool:
+        """A query found no host at `now`; True means: rebuild now."""
+        if self.failing_since is None:
+            self.failing_since = now
+        if now - self.failing_since < self.after:
+            return False
+        if self.last_attempt is not None and now - self.last_attempt < self.after:
+            return False
+        self.last_attempt = now
+        return True
+
+    def succeeded(self) -> None:
+        self.failing_since = None
+
+
 class CassandraDB:
-    """One Cluster/Session per process, prepared statements cached by their CQL text."""
+    """One Cluster/Session per process (replaced when it lost every host for good: see
+    `Rebuild`), prepared statements cached by their CQL text."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
@@ -95,8 +132,16 @@ class CassandraDB:
         self._cluster: Cluster | None = None
         self._session: Session | None = None
         self._prepared: dict[str, PreparedStatement] = {}
+        self._rebuild = Rebuild(settings.cassandra_rebuild_after)
+        self._rebuilding: asyncio.Task[bool] | None = None
+        self.rebuilds = 0  # Clusters replaced so far (logs, tests)
 
     def connect(self) -> Session:
+        self._cluster, self._session = self._open()
+        return self._session
+
+    def _open(self) -> tuple[Cluster, Session]:
+        """A new Cluster (resolving the contact points) and its Session."""
         s = self.settings
         profile = ExecutionProfile(
             load_balancing_policy=TokenAwarePolicy(
@@ -112,15 +157,43 @@ class CassandraDB:
             if s.cassandra_username
             else None
         )
-        self._cluster = Cluster(
+        cluster = Cluster(
             contact_points=s.cassandra_hosts,
             port=s.cassandra_port,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             auth_provider=auth,
             protocol_version=5,
         )
-        self._session = self._cluster.connect()
-        return self._session
+        try:
+            return cluster, cluster.connect()
+        except BaseException:
+            cluster.shutdown()
+            raise
+
+    def replace_cluster(self) -> bool:
+        """Open a new Cluster and swap it in; False (the old one kept) if that failed."""
+        try:
+            cluster, session = self._open()
+        except Exception as exc:
+            log.warning("rebuilding the Cassandra driver failed, will retry: %r", exc)
+            return False
+        old = self._cluster
+        # Statements prepared on the old Cluster are unknown to the new one.
+        self._cluster, self._session, self._prepared = cluster, session, {}
+        self.rebuilds += 1
+        log.warning("Cassandra driver rebuilt (contact points resolved again)")
+        if old is not None:
+            old.shutdown()
+        return True
+
+    def _no_host(self) -> None:
+        if not self._rebuild.failed(time.monotonic()):
+            return
+        if self._rebuilding is None or self._rebuilding.done():
+            log.warning("no Cassandra host for %.0fs: rebuilding the driver", self._rebuild.after)
+            self._rebuilding = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self.replace_cluster)
+            )
 
     async def connect_async(self) -> Session:
         return await asyncio.to_thread(self.connect)
@@ -144,10 +217,11 @@ class CassandraDB:
         self._prepared.clear()
 
     async def prepare(self, cql: str) -> PreparedStatement:
-        statement = self._prepared.get(cql)
+        cache = self._prepared  # a rebuild meanwhile replaces it: this entry is then dropped
+        statement = cache.get(cql)
         if statement is None:
             statement = await asyncio.to_thread(self.session.prepare, qualify(cql, self.keyspace))
-            self._prepared[cql] = statement
+            cache[cql] = statement
         return statement
 
     async def execute(
@@ -165,32 +239,40 @@ class CassandraDB:
         Text is prepared once and cached (`?` markers); a Statement object runs as given
         (`%s` markers), which suits DDL and one-off statements.
         """
-        driver_params: Sequence[Any] | dict[str, Any] | None = None
-        if isinstance(cql, str):
-            prepared = self._prepared.get(cql) or await self.prepare(cql)
-            bound: Statement = prepared.bind(params or ())
-        else:
-            bound, driver_params = cql, params
-        if fetch_size is not None:
-            bound.fetch_size = fetch_size
-        if serial:
-            # Read the latest Paxos-committed value before a compare-and-set.
-            bound.consistency_level = ConsistencyLevel.LOCAL_SERIAL
         started = time.perf_counter()
         try:
+            driver_params: Sequence[Any] | dict[str, Any] | None = None
+            if isinstance(cql, str):
+                prepared = self._prepared.get(cql) or await self.prepare(cql)
+                bound: Statement = prepared.bind(params or ())
+            else:
+                bound, driver_params = cql, params
+            if fetch_size is not None:
+                bound.fetch_size = fetch_size
+            if serial:
+                # Read the latest Paxos-committed value before a compare-and-set.
+                bound.consistency_level = ConsistencyLevel.LOCAL_SERIAL
             if not tracing.enabled():
-                return await _bridge(
+                result = await _bridge(
                     self.session.execute_async(bound, driver_params, paging_state=paging_state)
                 )
-            # A span over the whole round trip, the only one per query.
-            with _tracer.start_as_current_span(f"cassandra {name}", kind=SpanKind.CLIENT) as span:
-                span.set_attribute("db.system", "cassandra")
-                span.set_attribute("db.name", self.keyspace)
-                return await _bridge(
-                    self.session.execute_async(bound, driver_params, paging_state=paging_state)
-                )
+            else:
+                # A span over the whole round trip, the only one per query.
+                with _tracer.start_as_current_span(
+                    f"cassandra {name}", kind=SpanKind.CLIENT
+                ) as span:
+                    span.set_attribute("db.system", "cassandra")
+                    span.set_attribute("db.name", self.keyspace)
+                    result = await _bridge(
+                        self.session.execute_async(bound, driver_params, paging_state=paging_state)
+                    )
+        except NoHostAvailable:
+            self._no_host()
+            raise
         finally:
             _observe(name, time.perf_counter() - started)
+        self._rebuild.succeeded()
+        return result
 
     async def rows(
         self, cql: str | Statement, params: Sequence[Any] | None = None, **kw: Any

@@ -41,6 +41,12 @@ class ServiceSettings(BaseSettings):
     cassandra_request_timeout: float = Field(
         default=10.0, description="Seconds before a CQL request times out"
     )
+    cassandra_rebuild_after: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds of 'no host available' before the driver is rebuilt, resolving "
+        "the contact points again (a recreated Cassandra pod has a new address)",
+    )
     migrate_on_start: bool = Field(
         default=True, description="Apply pending .cql migrations at startup"
     )

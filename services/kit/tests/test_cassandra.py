@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from cassandra.cluster import NoHostAvailable
+from cassandra.policies import ConstantReconnectionPolicy
 from cassandra.query import SimpleStatement
-from kit.cassandra import CassandraDB, qualify
+from kit.cassandra import CassandraDB, Rebuild, qualify
 from kit.migrations import migrate
 from kit.settings import ServiceSettings
 
@@ -37,6 +39,27 @@ from tests.support.apps import unique_keyspace
 )
 def test_qualify_puts_bare_tables_in_the_keyspace(cql: str, qualified: str) -> None:
     assert qualify(cql, "ks") == qualified
+
+
+def test_rebuild_waits_for_a_sustained_outage_then_paces_its_attempts() -> None:
+    rebuild = Rebuild(after=10)
+    assert not rebuild.failed(100)  # the first failure starts the clock
+    assert not rebuild.failed(109.9)
+    assert rebuild.failed(110)  # ten seconds without a host: rebuild
+    assert not rebuild.failed(115)  # the attempt may still be under way or have failed
+    assert rebuild.failed(120.5)  # still no host: try again
+    rebuild.succeeded()
+    assert not rebuild.failed(200)  # a new outage starts a new clock
+    assert rebuild.failed(210)
+
+
+def test_a_success_between_failures_resets_the_clock() -> None:
+    rebuild = Rebuild(after=10)
+    assert not rebuild.failed(0)
+    rebuild.succeeded()
+    assert not rebuild.failed(9)
+    assert not rebuild.failed(18)
+    assert rebuild.failed(19)
 
 
 @pytest.fixture
@@ -95,3 +118,36 @@ async def test_statements_run_in_the_keyspace_without_use_or_server_warnings(
     result = await db.execute("SELECT name, colour FROM things WHERE name = ?", ("kettle",))
     assert list(result.current_rows) == [{"name": "kettle", "colour": "red"}]
     assert result.response_future.warnings is None
+
+
+async def test_a_driver_that_lost_every_host_is_rebuilt(cassandra_node: None) -> None:
+    """Every host marked down (what a recreated Cassandra pod leaves behind: its old
+    address): after `cassandra_rebuild_after` seconds of NoHostAvailable the database opens a
+    new Cluster, and queries work again with no restart."""
+    database = CassandraDB(ServiceSettings(cassandra_rebuild_after=0.2))
+    await database.connect_async()
+    try:
+        await database.ping()
+        old = database.cluster
+        # The old Cluster never finds its host again, as with an address that is gone.
+        old.reconnection_policy = ConstantReconnectionPolicy(delay=3600)
+        old._discount_down_events = False  # mark it down although its pool is still open
+        for host in old.metadata.all_hosts():
+            old.on_down(host, is_host_addition=False)
+        failures = 0
+        for _ in range(200):
+            try:
+                await database.ping()
+                break
+            except NoHostAvailable:
+                failures += 1
+                await asyncio.sleep(0.05)
+        assert failures > 0
+        assert database.rebuilds == 1
+        assert database.cluster is not old
+        assert old.is_shutdown
+        # Prepared statements are prepared again on the new Cluster.
+        rows = await database.rows("SELECT release_version FROM system.local")
+        assert rows and rows[0]["release_version"]
+    finally:
+        database.close()
