@@ -22,7 +22,8 @@ class ChartError(ValueError):
     """The chart cannot be installed offline as asked."""
 
 
-def _enabled(values: Sequence[Path], key: str) -> bool:
+def enabled(values: Sequence[Path], key: str) -> bool:
+    """`<key>.enabled` as the values files, in order, leave it (false when none sets it)."""
     enabled = False
     for path in values:
         section = (yaml.safe_load(path.read_text()) or {}).get(key) or {}
@@ -43,7 +44,7 @@ def offline_copy(chart: Path, values: Sequence[Path], dest: Path) -> Path:
             source = (chart / repository.removeprefix("file://")).resolve()
             shutil.copytree(source, copy / "charts" / dep["name"])
             kept.append(dep)
-        elif _enabled([chart / "values.yaml", *values], dep["name"]):
+        elif enabled([chart / "values.yaml", *values], dep["name"]):
             raise ChartError(
                 f"{dep['name']} is enabled but its chart comes from {repository}: run "
                 f"`helm dependency build {chart}` where that repository is reachable"

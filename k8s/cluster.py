@@ -24,7 +24,7 @@ import yaml
 from devstack import docker, images
 from devstack.procs import port_open
 from k8s import node_image, toolchain
-from k8s.chart import ChartError, offline_copy
+from k8s.chart import ChartError, enabled, offline_copy
 from k8s.log import progress
 
 HERE = Path(__file__).resolve().parent
@@ -192,6 +192,14 @@ class Release:
             set_values={k: str(v) for k, v in release.get("setValues", {}).items()},
         )
 
+    def enables(self, key: str) -> bool:
+        """Whether the release's values switch `<key>.enabled` on (chart defaults, values
+        files, then --set)."""
+        switch = self.set_values.get(f"{key}.enabled")
+        if switch is not None:
+            return switch.lower() == "true"
+        return enabled([self.chart / "values.yaml", *self.values], key)
+
     def helm_args(self, chart: Path) -> list[str]:
         """Arguments of `helm install|template` for `chart` (the release's, or its offline
         copy: k8s/chart.py)."""
@@ -236,19 +244,25 @@ def deploy(cluster: Cluster = Cluster()) -> None:
     progress("deploy", f"the store answers at {cluster.base_url()}/")
 
 
-def release_images() -> list[images.Image]:
-    """The images the store's release runs (not the operator's or Locust's)."""
-    return [image for image in images.images() if image.name not in images.TOOL_IMAGES]
+def release_images(release: Release | None = None) -> list[images.Image]:
+    """The images a release runs (default: skaffold.yaml's): the store's own, plus each tool
+    image (the operator, Locust) whose chart section (`operator`, `loadtest`) is enabled."""
+    release = release or Release.from_skaffold()
+    return [
+        image
+        for image in images.images()
+        if image.name not in images.TOOL_IMAGES or release.enables(image.name)
+    ]
 
 
-def build_images() -> None:
+def build_images(release: Release | None = None) -> None:
     progress("deploy", "building the store's images (make images)")
-    names = [image.name for image in release_images()]
+    names = [image.name for image in release_images(release)]
     _run([sys.executable, "-m", "devstack.images", *names], what="make images")
 
 
-def store_images() -> list[str]:
-    return [image.ref for image in release_images()]
+def store_images(release: Release | None = None) -> list[str]:
+    return [image.ref for image in release_images(release)]
 
 
 def healthy(cluster: Cluster) -> bool:

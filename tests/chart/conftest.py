@@ -47,4 +47,5 @@ def rendered(helm: Helm) -> dict[str, list[Manifest]]:
 
 @pytest.fixture(scope="session")
 def crd_validators(upstream: Path) -> schemas.Validators:
-    return schemas.crd_validators(schemas.load_crds(schemas.upstream_crd_files(upstream)))
+    files = [*schemas.upstream_crd_files(upstream), *schemas.OUR_CRDS]
+    return schemas.crd_validators(schemas.load_crds(files))

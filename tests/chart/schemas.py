@@ -1,5 +1,5 @@
 """Strict JSON-schema validators for rendered objects: Kubernetes' own kinds from the API
-server's /openapi/v3, custom resources from the upstream CRDs.
+server's /openapi/v3, custom resources from the upstream CRDs and the operator's.
 
 "Strict" means what `kubectl apply --validate=strict` means: a field the schema does not
 know is an error (objects get additionalProperties false unless they declare free-form
@@ -18,7 +18,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.chart.chart import YamlLoader
+from tests.chart.chart import CHARTS, YamlLoader
 
 Schema = dict[str, Any]
 Validators = dict[tuple[str, str], jsonschema.protocols.Validator]  # (apiVersion, kind)
@@ -45,6 +45,10 @@ def strict(schema: Any) -> Any:
     return out
 
 
+# The store operator's CRDs (a dependency of the umbrella chart; helm template leaves crds/ out).
+OUR_CRDS = sorted((CHARTS / "operator" / "crds").glob("*.yaml"))
+
+
 def upstream_crd_files(upstream: Path) -> list[Path]:
     """The CRDs in ../shared/upstream: <chart>/crds/*.yaml and <chart>/<group>_<plural>.yaml."""
     return sorted(upstream.glob("*/crds/*.yaml")) + sorted(upstream.glob("*/*_*.yaml"))
@@ -63,8 +67,11 @@ def crd_validators(crds: Iterable[Schema]) -> Validators:
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             schema = strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]))
-            # apiVersion/kind/metadata are checked by the API server's own rules.
+            # apiVersion/kind/metadata are checked by the API server's own rules (a CRD need
+            # not declare them).
             schema["properties"]["metadata"] = {"type": "object"}
+            for implicit in ("apiVersion", "kind"):
+                schema["properties"].setdefault(implicit, {"type": "string"})
             validators[(f"{group}/{version['name']}", kind)] = jsonschema.Draft202012Validator(
                 schema
             )

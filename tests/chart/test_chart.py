@@ -64,16 +64,20 @@ def test_umbrella_lints_strictly(helm: Helm, profile: str) -> None:
 # --- policies on every workload ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("profile", PROFILES)
-def test_every_workload_meets_the_policies(rendered: Rendered, profile: str) -> None:
-    workloads = list(pod_specs(rendered[profile]))
+# Workloads that work through the API server and so mount their ServiceAccount's token.
+API_CLIENTS = {"store-operator"}
+
+
+def assert_policies(objects: list[Manifest]) -> None:
+    workloads = list(pod_specs(objects))
     assert workloads, "nothing runs pods"
     for obj, spec in workloads:
         where = f"{obj['kind']} {obj['metadata']['name']}"
         pod = spec["securityContext"]
         assert pod["runAsNonRoot"] is True and pod["runAsUser"] > 0, where
         assert pod["seccompProfile"]["type"] == "RuntimeDefault", where
-        assert spec.get("automountServiceAccountToken") is False, f"{where}: token mounted"
+        token = obj["metadata"]["labels"]["app.kubernetes.io/name"] in API_CLIENTS
+        assert spec.get("automountServiceAccountToken") is token, f"{where}: token {token}"
         for c in containers(spec):
             at = f"{where} container {c['name']}"
             sc = c["securityContext"]
@@ -90,6 +94,11 @@ def test_every_workload_meets_the_policies(rendered: Rendered, profile: str) -> 
                 assert "livenessProbe" in c, f"{at}: no liveness probe"
                 if c is spec["containers"][0]:
                     assert "readinessProbe" in c, f"{at}: no readiness probe"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_workload_meets_the_policies(rendered: Rendered, profile: str) -> None:
+    assert_policies(rendered[profile])
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -127,9 +136,8 @@ def test_production_profile_scales_and_uses_the_dependencies(rendered: Rendered)
     (cluster,) = by_kind(objects, "K8ssandraCluster").values()
     assert cluster["spec"]["cassandra"]["datacenters"][0]["size"] == 3
     assert not by_kind(objects, "StatefulSet")
-    meta = chart_metadata(STORE)
     values = yaml.safe_load((STORE / "values-production.yaml").read_text())
-    assert all(values[d["name"]]["enabled"] for d in meta["dependencies"] if "condition" in d)
+    assert all(values[d["name"]]["enabled"] for d in remote_dependencies())
 
 
 # --- one topology, one source of each file ------------------------------------------------------
@@ -269,13 +277,89 @@ def test_users_reads_its_keys_and_admin_from_secrets(rendered: Rendered) -> None
     assert password == {"name": "store-admin", "key": "password"}
 
 
-def test_dev_profile_generates_a_usable_key_ring(rendered: Rendered) -> None:
+def test_generated_signing_keys_are_a_usable_key_ring(helm: Helm) -> None:
     from users import keys
 
-    secret = by_kind(rendered["dev"], "Secret")[f"{RELEASE}-signing-keys"]
+    objects = helm.render("default", sets=["secrets.signingKeys=", "secrets.generate=true"])
+    secret = by_kind(objects, "Secret")[f"{RELEASE}-signing-keys"]
     files = {name: value.encode() for name, value in secret["stringData"].items()}
     ring = keys.parse_ring(files)
     assert ring.active.kid in ring.keys and ring.jwks()["keys"]
+
+
+# --- the operator's resources ---------------------------------------------------------------------
+
+
+def users_pod(objects: list[Manifest]) -> Manifest:
+    deployment = by_kind(objects, "Deployment")[f"{RELEASE}-{TOPOLOGY.issuer.name}"]
+    pod: Manifest = deployment["spec"]["template"]["spec"]
+    return pod
+
+
+def test_dev_profile_runs_the_operator_and_takes_its_keys_from_the_ring(
+    rendered: Rendered,
+) -> None:
+    objects = rendered["dev"]
+    operator = by_kind(objects, "Deployment")[f"{RELEASE}-operator"]
+    image = operator["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"{TOPOLOGY.images}/operator:{chart_metadata(STORE)['appVersion']}"
+    (ring,) = by_kind(objects, "SigningKeyRing").values()
+    secret = ring["spec"]["secretName"]
+    assert secret == f"{RELEASE}-signing-key-ring"
+    assert secret not in by_kind(objects, "Secret"), "the operator creates the ring's Secret"
+    assert f"{RELEASE}-signing-keys" not in by_kind(objects, "Secret")
+    pod = users_pod(objects)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["signing-keys"]["secret"]["secretName"] == secret
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts[env[TOPOLOGY.issuer.env("keys_dir")]] == "signing-keys"
+    for profile in ("default", "production"):  # off unless asked for
+        kinds = {o["kind"] for o in rendered[profile]}
+        assert not kinds & {"SigningKeyRing", "CatalogSeed"}, profile
+        assert f"{RELEASE}-operator" not in by_kind(rendered[profile], "Deployment")
+
+
+def test_dev_profile_seeds_the_catalog_with_a_client_users_accepts(rendered: Rendered) -> None:
+    objects = rendered["dev"]
+    (seed,) = by_kind(objects, "CatalogSeed").values()
+    spec = seed["spec"]
+    catalog, issuer = TOPOLOGY.service("catalog"), TOPOLOGY.issuer
+    assert spec["catalog"]["service"] == {"name": f"{RELEASE}-catalog", "port": catalog.port}
+    token_url = f"http://{RELEASE}-{issuer.name}:{issuer.port}/oauth/token"
+    assert spec["identity"]["tokenUrl"] == token_url
+    identity = by_kind(objects, "Secret")[spec["identity"]["secretName"]]["stringData"]
+    assert identity["client-id"] == "catalog-seeder" and len(identity["client-secret"]) >= 16
+    assert spec["generator"]["count"] > 0
+    # users reads its clients from one directory: the calling services' and the seeder's.
+    pod = users_pod(objects)
+    sources = {v["name"]: v for v in pod["volumes"]}["service-clients"]["projected"]["sources"]
+    seeder = next(s["secret"] for s in sources if s["secret"].get("items"))
+    assert seeder["name"] == spec["identity"]["secretName"]
+    assert seeder["items"] == [{"key": "client-secret", "path": identity["client-id"]}]
+    # the operator may reach the catalog and the token issuer
+    policies = by_kind(objects, "NetworkPolicy")
+    for name in ("catalog", issuer.name):
+        (rule, _) = policies[f"{RELEASE}-{name}"]["spec"]["ingress"]
+        names = rule["from"][0]["podSelector"]["matchExpressions"][1]["values"]
+        assert "store-operator" in names, name
+
+
+def test_the_load_test_job_runs_the_scenarios_against_the_gateway(helm: Helm) -> None:
+    objects = helm.render("dev", sets=["loadtest.enabled=true", "loadtest.userClasses={Guest}"])
+    assert_policies(objects)
+    job = by_kind(objects, "Job")[f"{RELEASE}-loadtest"]
+    assert job["spec"]["backoffLimit"] == 0 and job["spec"]["ttlSecondsAfterFinished"] > 0
+    (locust,) = job["spec"]["template"]["spec"]["containers"]
+    assert locust["image"].split(":")[0] == f"{TOPOLOGY.images}/loadtest"
+    assert locust["command"][:4] == ["python", "-m", "loadtest.report", "run"]
+    assert "--users=10" in locust["args"] and locust["args"][-1] == "Guest"
+    env = {e["name"]: e for e in locust["env"]}
+    gateway = f"http://{RELEASE}-gateway:{TOPOLOGY.gateway.port}"
+    assert env["STORE_GATEWAY_URL"]["value"] == gateway
+    admin = env["STORE_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert admin == {"name": f"{RELEASE}-admin", "key": "password"}
+    assert not any(o["metadata"]["name"] == f"{RELEASE}-loadtest" for o in helm.render("dev"))
 
 
 # --- dependencies ---------------------------------------------------------------------------------
@@ -359,6 +443,13 @@ def test_chart_lock_is_in_sync_with_chart_yaml(helm: Helm) -> None:
         ({"cassandra": {"mode": "embedded"}}, "cassandra.mode"),
         ({"image": {"tag": "latest"}}, "image.tag"),
         ({"colour": "blue"}, "colour"),
+        ({"catalogSeed": {"count": 0}}, "catalogSeed.count"),
+        ({"catalogSeed": {"clientId": "Seeder!"}}, "catalogSeed.clientId"),
+        ({"signingKeyRing": {"gracePeriod": "half an hour"}}, "signingKeyRing.gracePeriod"),
+        ({"loadtest": {"userClasses": ["Robot"]}}, "loadtest.userClasses"),
+        ({"loadtest": {"runTime": "1 minute"}}, "loadtest.runTime"),
+        ({"operator": {"enabled": True, "ringCheckSeconds": 0}}, "ringCheckSeconds"),
+        ({"operator": {"enabled": True, "replicas": 2}}, "replicas"),
     ],
 )
 def test_bad_values_are_refused_naming_them(helm: Helm, values: Manifest, named: str) -> None:
@@ -392,3 +483,17 @@ def test_a_missing_secret_fails_naming_it(helm: Helm, unset: str, named: str) ->
 def test_production_needs_its_secrets(helm: Helm, sets: list[str], named: str) -> None:
     proc = helm.template("production", sets=sets, check=False)
     assert proc.returncode != 0 and f"{named} is required" in proc.stderr, proc.stderr
+
+
+def test_the_ring_and_given_signing_keys_exclude_each_other(helm: Helm) -> None:
+    proc = helm.template("default", sets=["signingKeyRing.enabled=true"], check=False)
+    assert proc.returncode != 0, proc.stdout[-500:]
+    assert "secrets.signingKeys and signingKeyRing.enabled exclude each other" in proc.stderr
+
+
+def test_a_catalog_seed_needs_the_seeders_identity(helm: Helm) -> None:
+    proc = helm.template("default", sets=["catalogSeed.enabled=true"], check=False)
+    assert proc.returncode != 0 and "secrets.catalogSeeder is required" in proc.stderr
+    given = helm.render("default", sets=["catalogSeed.enabled=true", "secrets.catalogSeeder=s"])
+    (seed,) = by_kind(given, "CatalogSeed").values()
+    assert seed["spec"]["identity"]["secretName"] == "s"

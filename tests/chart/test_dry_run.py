@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.chart import schemas
-from tests.chart.chart import NAMESPACE, PROFILES, Manifest
+from tests.chart.chart import NAMESPACE, PROFILES, Helm, Manifest
 from tests.polling import wait_for
 
 Rendered = dict[str, list[Manifest]]
@@ -78,7 +78,7 @@ def all_established(api: Any) -> bool:
 
 @pytest.fixture(scope="session")
 def cluster_with_crds(kube_apiserver: Any, upstream: Path) -> Any:
-    for crd in schemas.upstream_crd_files(upstream):
+    for crd in [*schemas.upstream_crd_files(upstream), *schemas.OUR_CRDS]:
         proc = kubectl(kube_apiserver, "apply", "--server-side", "-f", str(crd))
         assert proc.returncode == 0, proc.stderr
     wait_for("the CRDs to be established", lambda: all_established(kube_apiserver))
@@ -100,17 +100,47 @@ def cluster_with_crds(kube_apiserver: Any, upstream: Path) -> Any:
     return kube_apiserver
 
 
+def dry_run(api: Any, objects: list[Manifest]) -> subprocess.CompletedProcess[str]:
+    return kubectl(
+        api, "apply", "--server-side", "--dry-run=server", "--validate=strict",
+        "--field-manager=helm", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump_all(objects),
+    )  # fmt: skip
+
+
+def assert_accepted(proc: subprocess.CompletedProcess[str], objects: list[Manifest]) -> int:
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr, proc.stderr  # Pod Security, deprecations, unknown fields
+    applied = [line for line in proc.stdout.splitlines() if "(server dry run)" in line]
+    assert len(applied) == len(objects), proc.stdout
+    return len(applied)
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_object_passes_a_server_side_dry_run(
     cluster_with_crds: Any, rendered: Rendered, profile: str
 ) -> None:
-    manifest = yaml.safe_dump_all(rendered[profile])
-    proc = kubectl(
-        cluster_with_crds, "apply", "--server-side", "--dry-run=server", "--validate=strict",
-        "--field-manager=helm", "-n", NAMESPACE, "-f", "-", stdin=manifest,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "Warning" not in proc.stderr, proc.stderr  # Pod Security, deprecations, unknown fields
-    applied = [line for line in proc.stdout.splitlines() if "(server dry run)" in line]
-    assert len(applied) == len(rendered[profile]), proc.stdout
-    print(f"{profile}: {len(applied)} objects accepted by kube-apiserver (server dry run)")
+    accepted = assert_accepted(dry_run(cluster_with_crds, rendered[profile]), rendered[profile])
+    print(f"{profile}: {accepted} objects accepted by kube-apiserver (server dry run)")
+
+
+def test_the_load_test_job_passes_a_server_side_dry_run(cluster_with_crds: Any, helm: Helm) -> None:
+    objects = helm.render("dev", sets=["loadtest.enabled=true"])
+    assert any(o["kind"] == "Job" and o["metadata"]["name"].endswith("-loadtest") for o in objects)
+    assert_accepted(dry_run(cluster_with_crds, objects), objects)
+
+
+@pytest.mark.parametrize(
+    ("sets", "named"),
+    [
+        (["signingKeyRing.gracePeriod=1m"], "gracePeriod must be at least"),
+        (["signingKeyRing.rotationInterval=2s"], "rotationInterval must be at least 5s"),
+    ],
+)
+def test_the_crds_refuse_an_inconsistent_key_ring(
+    cluster_with_crds: Any, helm: Helm, sets: list[str], named: str
+) -> None:
+    """What values.schema.json cannot compare (durations against each other) the CRD's CEL
+    rules refuse at install, naming the field."""
+    objects = helm.render("dev", sets=sets)
+    proc = dry_run(cluster_with_crds, objects)
+    assert proc.returncode != 0 and named in proc.stderr, proc.stderr

@@ -32,6 +32,20 @@ Arguments: root, key (signingKeys | admin | serviceClients), what (for the messa
 {{- end -}}
 {{- end }}
 
+{{/* The Secret of the SigningKeyRing (the operator creates and rotates it). */}}
+{{- define "store.keyRingSecret" -}}
+{{- include "store.fullname" (dict "root" . "component" "signing-key-ring") -}}
+{{- end }}
+
+{{/* The Secret the users service reads its signing keys from: the ring's, or secrets.signingKeys. */}}
+{{- define "store.signingKeysSecret" -}}
+{{- if .Values.signingKeyRing.enabled -}}
+{{- include "store.keyRingSecret" . -}}
+{{- else -}}
+{{- include "store.secretName" (dict "root" . "key" "signingKeys" "what" "the signing keys (`<kid>.pem` files and `active`)") -}}
+{{- end -}}
+{{- end }}
+
 {{/* The Cassandra credentials Secret, or "" when the database runs without authentication. */}}
 {{- define "store.cassandraAuthSecret" -}}
 {{- $c := .Values.cassandra -}}
