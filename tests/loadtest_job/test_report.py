@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import loadtest.report as report
+import pytest
 
 STATS = [
     {"name": "catalog: list", "num_requests": 40, "num_failures": 0},
