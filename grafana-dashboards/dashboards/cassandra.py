@@ -14,20 +14,16 @@ from __future__ import annotations
 from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.common import (
-    GREEN,
-    ORANGE,
-    RED,
     THIRD,
+    PanelBuilder,
     Q,
-    add_row,
-    finalize,
+    alert_steps,
+    by_label,
     graph,
-    label_variable,
-    new_dashboard,
-    rate_sum,
-    sel,
     single_stat,
 )
+from dashboards.layout import add_row, finalize, label_variable, new_dashboard
+from dashboards.promql import rate_sum, sel
 
 JOB = 'job="$job"'
 NODE = sel(JOB)
@@ -40,11 +36,17 @@ def quantile_is(q: str) -> str:
     return f'quantile="{q}"'
 
 
-def coordinator_latency(q: str) -> Q:
+def latency_by_operation(q: str, which: str) -> PanelBuilder:
     node_q = sel(JOB, quantile_is(q))
-    return Q(
-        f"max by (operation) (cassandra_clientrequest_latency{node_q}) / {MICROS:g}",
-        "{{operation}}",
+    return graph(
+        f"P{round(float(q) * 100)} latency by operation",
+        "s",
+        Q(
+            f"max by (operation) (cassandra_clientrequest_latency{node_q}) / {MICROS:g}",
+            "{{operation}}",
+        ),
+        description=f"Coordinator {which} latency per operation.",
+        width=THIRD,
     )
 
 
@@ -109,7 +111,7 @@ def build() -> model.Dashboard:
                 Q(requests),
                 description="Coordinator requests per second, all operations (the "
                 "'Cassandra > 100 ops/s' alert watches the same series).",
-                steps=((None, GREEN), (100, ORANGE)),
+                steps=alert_steps(orange=100),
                 width=SIXTH,
             ),
             single_stat(
@@ -117,7 +119,7 @@ def build() -> model.Dashboard:
                 "ops",
                 Q(errors),
                 description="Timeouts + unavailables + failures per second.",
-                steps=((None, GREEN), (0.001, RED)),
+                steps=alert_steps(red=0.001),
                 width=SIXTH,
             ),
             single_stat(
@@ -132,7 +134,7 @@ def build() -> model.Dashboard:
                 "percentunit",
                 Q(f"{heap('jvm_memory_used_bytes')} / {heap('jvm_memory_max_bytes')}"),
                 description="JVM heap used relative to -Xmx.",
-                steps=((None, GREEN), (0.75, ORANGE), (0.9, RED)),
+                steps=alert_steps(orange=0.75, red=0.9),
                 width=SIXTH,
             ),
             single_stat(
@@ -140,7 +142,7 @@ def build() -> model.Dashboard:
                 "short",
                 Q(f"sum(cassandra_compaction_pendingtasks{NODE})"),
                 description="Compaction tasks waiting to run.",
-                steps=((None, GREEN), (10, ORANGE), (50, RED)),
+                steps=alert_steps(orange=10, red=50),
                 width=SIXTH,
             ),
             single_stat(
@@ -156,16 +158,14 @@ def build() -> model.Dashboard:
         dash,
         "Client requests (coordinator)",
         [
-            graph(
+            by_label(
                 "Requests by operation",
                 "ops",
-                Q(
-                    rate_sum("cassandra_clientrequest_latency_count", NODE, ["operation"]),
-                    "{{operation}}",
-                ),
+                "cassandra_clientrequest_latency_count",
+                NODE,
+                "operation",
                 description="Coordinator requests per second: Read, Write, RangeSlice, "
                 "CASRead, CASWrite.",
-                stacked=True,
             ),
             graph(
                 "Errors by operation",
@@ -179,43 +179,25 @@ def build() -> model.Dashboard:
                 ),
                 description="Timeouts, unavailables and failures per second by operation.",
             ),
-            graph(
-                "P50 latency by operation",
-                "s",
-                coordinator_latency("0.50"),
-                description="Coordinator median latency per operation.",
-                width=THIRD,
-            ),
-            graph(
-                "P95 latency by operation",
-                "s",
-                coordinator_latency("0.95"),
-                description="Coordinator 95th percentile latency per operation.",
-                width=THIRD,
-            ),
-            graph(
-                "P99 latency by operation",
-                "s",
-                coordinator_latency("0.99"),
-                description="Coordinator 99th percentile latency per operation.",
-                width=THIRD,
-            ),
+            latency_by_operation("0.50", "median"),
+            latency_by_operation("0.95", "95th percentile"),
+            latency_by_operation("0.99", "99th percentile"),
         ],
     )
     add_row(
         dash,
         "Lightweight transactions (stock reservations)",
         [
-            graph(
+            by_label(
                 "CAS condition not met",
                 "ops",
-                Q(
-                    rate_sum("cassandra_clientrequest_conditionnotmet_count", NODE, ["operation"]),
-                    "{{operation}}",
-                ),
+                "cassandra_clientrequest_conditionnotmet_count",
+                NODE,
+                "operation",
                 description="Compare-and-set requests whose IF condition failed (e.g. a "
                 "stock reservation that lost a race) per second.",
                 width=THIRD,
+                stacked=False,
             ),
             graph(
                 "CAS contention P99",
@@ -228,16 +210,16 @@ def build() -> model.Dashboard:
                 description="Paxos rounds retried because of contention (99th percentile).",
                 width=THIRD,
             ),
-            graph(
+            by_label(
                 "CAS unfinished commits",
                 "ops",
-                Q(
-                    rate_sum("cassandra_clientrequest_unfinishedcommit_count", NODE, ["operation"]),
-                    "{{operation}}",
-                ),
+                "cassandra_clientrequest_unfinishedcommit_count",
+                NODE,
+                "operation",
                 description="Paxos commits found unfinished and completed by a later "
                 "request, per second.",
                 width=THIRD,
+                stacked=False,
             ),
         ],
     )
@@ -346,13 +328,14 @@ def build() -> model.Dashboard:
                 description="JVM heap used, committed and maximum.",
                 width=THIRD,
             ),
-            graph(
+            by_label(
                 "GC time",
                 "percentunit",
-                Q(rate_sum("jvm_gc_collection_seconds_sum", NODE, ["gc"]), "{{gc}}"),
+                "jvm_gc_collection_seconds_sum",
+                NODE,
+                "gc",
                 description="Share of wall-clock time spent in garbage collection, per collector.",
                 width=THIRD,
-                stacked=True,
             ),
             graph(
                 "CPU",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.common import HALF, Q, graph, rate_sum
+from dashboards.common import HALF, Q, by_label, graph
+from dashboards.promql import rate_sum
 from dashboards.service import SERVICE, Service, service_dashboard
 
 CATALOG = Service(
@@ -26,14 +27,14 @@ def build() -> model.Dashboard:
             description="Product detail views (GET /products/{id}) per second.",
             width=HALF,
         ),
-        graph(
+        by_label(
             "Stock reservations by result",
             "ops",
-            Q(rate_sum("store_stock_reservations_total", SERVICE, ["result"]), "{{result}}"),
+            "store_stock_reservations_total",
+            SERVICE,
+            "result",
             description="Reservation operations per second: reserved, insufficient, "
             "idempotent (replayed), released, committed.",
-            width=HALF,
-            stacked=True,
         ),
     ]
     return service_dashboard(CATALOG, "Products and stock", business)

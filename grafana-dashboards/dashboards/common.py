@@ -1,11 +1,7 @@
 """Shared builders: every dashboard is assembled from these, never by copying panels.
 
-Conventions:
+Conventions (the PromQL ones are in ``dashboards.promql``):
 - one Prometheus datasource variable, ``${datasource}``, on every panel and target;
-- rates use ``$__rate_interval`` (Grafana picks a window of at least four scrapes);
-- every ratio has a denominator that exists whenever there is traffic, and its
-  numerator falls back to ``0`` per series (``or <denominator> * 0``), so a service
-  without errors shows ``0`` rather than "No data";
 - units: ``s`` for latencies, ``reqps``/``ops`` for rates, ``percentunit`` for ratios.
 """
 
@@ -21,11 +17,11 @@ from grafana_foundation_sdk.cog import variants
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
+from dashboards.promql import quantile, rate_sum
+
 PanelBuilder = cogbuilder.Builder[model.Panel]
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
-RATE = "$__rate_interval"
-ALL = "$__all"
 
 # Grid geometry (Grafana's grid is 24 columns wide).
 FULL, HALF, THIRD, QUARTER = 24, 12, 8, 6
@@ -33,43 +29,6 @@ GRAPH_HEIGHT, STAT_HEIGHT = 8, 4
 
 # Threshold palettes.
 GREEN, ORANGE, RED = "green", "orange", "red"
-
-
-# ---------------------------------------------------------------------------------------
-# PromQL fragments
-# ---------------------------------------------------------------------------------------
-
-
-def sel(*matchers: str) -> str:
-    """``{a="b", c=~"d"}`` from matchers; empty matchers are dropped."""
-    kept = [m for m in matchers if m]
-    return "{" + ", ".join(kept) + "}" if kept else ""
-
-
-def total(inner: str, labels: Sequence[str] = ()) -> str:
-    """``sum by (labels) (inner)``, or ``sum(inner)`` without labels."""
-    return f"sum by ({', '.join(labels)}) ({inner})" if labels else f"sum({inner})"
-
-
-def rate_sum(metric: str, selector: str, labels: Sequence[str] = ()) -> str:
-    """``sum by (labels) (rate(metric{selector}[$__rate_interval]))``."""
-    return total(f"rate({metric}{selector}[{RATE}])", labels)
-
-
-def quantile(q: float, bucket_metric: str, selector: str, labels: Sequence[str] = ()) -> str:
-    """``histogram_quantile(q, sum by (le, labels) (rate(bucket{selector}[...])))``."""
-    inner = rate_sum(bucket_metric, selector, ["le", *labels])
-    return f"histogram_quantile({q}, {inner})"
-
-
-def ratio(numerator: str, denominator: str, labels: Sequence[str] = ()) -> str:
-    """Fraction of ``denominator`` that matches ``numerator``; 0 where nothing matched.
-
-    Both arguments are complete sub-expressions aggregated by the same ``labels``.
-    """
-    if labels:
-        return f"({numerator} or {denominator} * 0) / {denominator}"
-    return f"({numerator} or vector(0)) / {denominator}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,6 +79,15 @@ def _tooltip() -> common_builders.VizTooltipOptions:
     )
 
 
+def alert_steps(
+    orange: float | None = None, red: float | None = None
+) -> tuple[tuple[float | None, str], ...]:
+    """Green, then orange from ``orange`` and red from ``red`` (either may be left out)."""
+    steps: list[tuple[float | None, str]] = [(None, GREEN)]
+    steps += [(v, c) for v, c in ((orange, ORANGE), (red, RED)) if v is not None]
+    return tuple(steps)
+
+
 def thresholds(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
     """Absolute thresholds; the first step's value must be ``None`` (the base colour)."""
     return (
@@ -168,6 +136,38 @@ def graph(
     if stacked:
         panel = panel.stacking(common_builders.StackingConfig().mode(common.StackingMode.NORMAL))
     return panel
+
+
+def by_label(
+    title: str,
+    unit: str,
+    metric: str,
+    selector: str,
+    label: str,
+    *,
+    description: str,
+    width: int = HALF,
+    stacked: bool = True,
+) -> timeseries.Panel:
+    """The rate of a counter split by one label: a series per value, stacked by default."""
+    return graph(
+        title,
+        unit,
+        Q(rate_sum(metric, selector, [label]), f"{{{{{label}}}}}"),
+        description=description,
+        width=width,
+        stacked=stacked,
+    )
+
+
+def percentiles(
+    title: str, unit: str, bucket_metric: str, selector: str, *, description: str, width: int = HALF
+) -> timeseries.Panel:
+    """P50, P95 and P99 of one histogram, a series each."""
+    queries = [
+        Q(quantile(q, bucket_metric, selector), f"P{round(q * 100)}") for q in (0.5, 0.95, 0.99)
+    ]
+    return graph(title, unit, *queries, description=description, width=width)
 
 
 def single_stat(
@@ -235,94 +235,3 @@ def states(
             .placement(common.LegendPlacement.BOTTOM)
         )
     )
-
-
-# ---------------------------------------------------------------------------------------
-# Variables and the dashboard shell
-# ---------------------------------------------------------------------------------------
-
-
-def datasource_variable() -> dashboard.DatasourceVariable:
-    """``$datasource``: any Prometheus datasource (kube-prometheus-stack's is the default)."""
-    return dashboard.DatasourceVariable("datasource").label("Data source").type("prometheus")
-
-
-def label_variable(
-    name: str,
-    label: str,
-    query: str,
-    *,
-    default: str | None = None,
-    multi: bool = False,
-    description: str = "",
-) -> dashboard.QueryVariable:
-    """A ``label_values(...)`` variable.
-
-    With ``default`` it is single-valued and preselected (a service's own job, so the
-    dashboard opens on the right series whatever the Prometheus job naming); without it,
-    "All" (``.*``) is preselected.
-    """
-    var = (
-        dashboard.QueryVariable(name)
-        .label(label)
-        .description(description)
-        .datasource(DATASOURCE)
-        .query(query)
-        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(model.VariableSort.ALPHABETICAL_ASC)
-    )
-    if default is not None:
-        return var.current(model.VariableOption(selected=True, text=default, value=default))
-    return (
-        var.multi(multi)
-        .include_all(True)
-        .all_value(".*")
-        .current(model.VariableOption(selected=True, text="All", value=ALL))
-    )
-
-
-def new_dashboard(
-    uid: str, title: str, tags: Sequence[str], description: str
-) -> dashboard.Dashboard:
-    """The common shell: uid, title, tags, time range, refresh, crosshair, $datasource."""
-    return (
-        dashboard.Dashboard(title)
-        .uid(uid)
-        .description(description)
-        .tags(["product-store", *tags])
-        .timezone("browser")
-        .time("now-1h", "now")
-        .refresh("30s")
-        .tooltip(model.DashboardCursorSync.CROSSHAIR)
-        .editable()
-        .with_variable(datasource_variable())
-        .link(
-            dashboard.DashboardLink("Product Store")
-            .type(model.DashboardLinkType.DASHBOARDS)
-            .tags(["product-store"])
-            .as_dropdown(True)
-            .include_vars(False)
-            .keep_time(True)
-        )
-    )
-
-
-def add_row(dash: dashboard.Dashboard, title: str, panels: Sequence[PanelBuilder]) -> None:
-    """An expanded row followed by its panels (laid out left to right by the SDK)."""
-    dash.with_row(dashboard.Row(title))
-    for p in panels:
-        dash.with_panel(p)
-
-
-def finalize(dash: dashboard.Dashboard) -> model.Dashboard:
-    """Build the model and give every panel (rows included) a stable id in grid order."""
-    built = dash.build()
-    next_id = 1
-    for panel in built.panels or []:
-        panel.id_val = next_id
-        next_id += 1
-        if isinstance(panel, model.RowPanel):
-            for child in panel.panels:
-                child.id_val = next_id
-                next_id += 1
-    return built

@@ -11,22 +11,18 @@ from grafana_foundation_sdk.models import dashboard as model
 from dashboards.common import (
     GREEN,
     HALF,
-    ORANGE,
     RED,
     THIRD,
     Q,
-    add_row,
-    finalize,
+    alert_steps,
+    by_label,
     graph,
-    label_variable,
-    new_dashboard,
-    rate_sum,
-    ratio,
-    sel,
     single_stat,
     states,
     value_text,
 )
+from dashboards.layout import add_row, finalize, label_variable, new_dashboard
+from dashboards.promql import rate_sum, ratio, sel
 
 NGINX = sel('job=~"$job"')
 UP = {0: ("down", RED), 1: ("up", GREEN)}
@@ -81,7 +77,7 @@ def build() -> model.Dashboard:
                 Q(f"{accepted} - {handled}"),
                 description="Accepted minus handled connections per second; above 0 means "
                 "nginx hit a resource limit (worker_connections).",
-                steps=((None, GREEN), (0.001, ORANGE), (1, RED)),
+                steps=alert_steps(orange=0.001, red=1),
             ),
         ],
     )
@@ -89,11 +85,14 @@ def build() -> model.Dashboard:
         dash,
         "Traffic",
         [
-            graph(
+            by_label(
                 "Request rate",
                 "reqps",
-                Q(rate_sum("nginx_http_requests_total", NGINX, ["instance"]), "{{instance}}"),
+                "nginx_http_requests_total",
+                NGINX,
+                "instance",
                 description="Requests per second per nginx instance.",
+                stacked=False,
             ),
             graph(
                 "Requests per connection",
@@ -137,14 +136,14 @@ def build() -> model.Dashboard:
         dash,
         "Behind the gateway",
         [
-            graph(
+            by_label(
                 "Backend request rate by service",
                 "reqps",
-                Q(rate_sum(http, "", ["job"]), "{{job}}"),
+                http,
+                "",
+                "job",
                 description="Requests per second reaching each service (from the services' "
                 "own metrics: stub_status has no per-location counters).",
-                width=HALF,
-                stacked=True,
             ),
             graph(
                 "Backend 5xx ratio by service",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.common import GRAPH_HEIGHT, HALF, Q, graph, quantile, rate_sum, ratio, sel
+from dashboards.common import GRAPH_HEIGHT, HALF, Q, by_label, graph, percentiles
 from dashboards.common import single_stat as stat
+from dashboards.promql import rate_sum, ratio, sel
 from dashboards.service import JOB, SERVICE, Service, service_dashboard
 
 ORDERS = Service(
@@ -25,12 +26,13 @@ def build() -> model.Dashboard:
     cancelled = rate_sum(ORDERS_TOTAL, sel(JOB, 'status="cancelled"'))
     created = rate_sum(ORDERS_TOTAL, sel(JOB, 'status="pending"'))
     business = [
-        graph(
+        by_label(
             "Order transitions by status",
             "ops",
-            Q(rate_sum(ORDERS_TOTAL, SERVICE, ["status"]), "{{status}}"),
+            ORDERS_TOTAL,
+            SERVICE,
+            "status",
             description="Orders entering each status per second (creation counts as pending).",
-            stacked=True,
         ),
         stat(
             "Orders by status (time range)",
@@ -45,12 +47,11 @@ def build() -> model.Dashboard:
             height=GRAPH_HEIGHT,
             decimals=0,
         ),
-        graph(
+        percentiles(
             "Delivery time",
             "s",
-            Q(quantile(0.5, DELIVERY_BUCKET, SERVICE), "P50"),
-            Q(quantile(0.95, DELIVERY_BUCKET, SERVICE), "P95"),
-            Q(quantile(0.99, DELIVERY_BUCKET, SERVICE), "P99"),
+            DELIVERY_BUCKET,
+            SERVICE,
             description="Time from order creation to delivery, as advanced by the lifecycle "
             "worker.",
         ),

@@ -15,24 +15,20 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.common import (
     GREEN,
-    HALF,
     ORANGE,
     RED,
     THIRD,
     PanelBuilder,
     Q,
-    add_row,
-    finalize,
+    alert_steps,
+    by_label,
     graph,
-    label_variable,
-    new_dashboard,
-    quantile,
-    rate_sum,
-    ratio,
-    sel,
+    percentiles,
     single_stat,
     states,
 )
+from dashboards.layout import add_row, finalize, label_variable, new_dashboard
+from dashboards.promql import quantile, rate_sum, ratio, sel
 
 HTTP_BUCKET = "http_request_duration_seconds_bucket"
 HTTP_TOTAL = "http_requests_total"
@@ -47,8 +43,8 @@ ROUTES = sel(JOB, HANDLER)
 ERRORS_5XX = sel(JOB, HANDLER, 'status="5xx"')
 
 # Alert thresholds (DESIGN §4: P99 > 500 ms pages), mirrored as panel colours.
-LATENCY_STEPS = ((None, GREEN), (0.25, ORANGE), (0.5, RED))
-ERROR_RATIO_STEPS = ((None, GREEN), (0.01, ORANGE), (0.05, RED))
+LATENCY_STEPS = alert_steps(orange=0.25, red=0.5)
+ERROR_RATIO_STEPS = alert_steps(orange=0.01, red=0.05)
 
 BREAKER_STATES = {0: ("closed", GREEN), 1: ("open", RED), 2: ("half-open", ORANGE)}
 
@@ -101,20 +97,35 @@ def overview_stats() -> list[PanelBuilder]:
             "s",
             Q(quantile(0.99, CASSANDRA_BUCKET, SERVICE)),
             description="99th percentile Cassandra query latency as seen by the driver.",
-            steps=((None, GREEN), (0.05, ORANGE), (0.1, RED)),
+            steps=alert_steps(orange=0.05, red=0.1),
         ),
     ]
 
 
-def latency_by_route(q: float) -> PanelBuilder:
+def latency_by(
+    q: float, bucket_metric: str, selector: str, label: str, title: str, what: str
+) -> PanelBuilder:
+    """One latency percentile per value of ``label``; ``{pct}`` in the texts is filled in."""
     pct = round(q * 100)
     return graph(
-        f"P{pct} latency by route",
+        title.format(pct=pct),
         "s",
-        Q(quantile(q, HTTP_BUCKET, ROUTES, ["handler"]), "{{handler}}"),
-        description=f"{pct}th percentile request duration per route template.",
+        Q(quantile(q, bucket_metric, selector, [label]), f"{{{{{label}}}}}"),
+        description=what.format(pct=pct),
         width=THIRD,
-    )
+    )  # fmt: skip
+
+
+def latency_by_route(q: float) -> PanelBuilder:
+    return latency_by(
+        q, HTTP_BUCKET, ROUTES, "handler", "P{pct} latency by route",
+        "{pct}th percentile request duration per route template.",
+    )  # fmt: skip
+
+
+def share_of(metric: str, matcher: str) -> str:
+    """The fraction of the service's ``metric`` rate whose series match ``matcher``."""
+    return ratio(rate_sum(metric, sel(JOB, matcher)), rate_sum(metric, SERVICE))
 
 
 def http_panels() -> list[PanelBuilder]:
@@ -140,53 +151,44 @@ def http_panels() -> list[PanelBuilder]:
         latency_by_route(0.5),
         latency_by_route(0.95),
         latency_by_route(0.99),
-        graph(
+        by_label(
             "Responses by status class",
             "reqps",
-            Q(rate_sum(HTTP_TOTAL, ROUTES, ["status"]), "{{status}}"),
+            HTTP_TOTAL,
+            ROUTES,
+            "status",
             description="Responses per second grouped by status class (2xx, 4xx, 5xx).",
-            stacked=True,
-            width=HALF,
         ),
-        graph(
+        percentiles(
             "Latency percentiles (all routes)",
             "s",
-            Q(quantile(0.5, HTTP_BUCKET, ROUTES), "P50"),
-            Q(quantile(0.95, HTTP_BUCKET, ROUTES), "P95"),
-            Q(quantile(0.99, HTTP_BUCKET, ROUTES), "P99"),
+            HTTP_BUCKET,
+            ROUTES,
             description="Service-wide P50/P95/P99 over the selected routes.",
-            width=HALF,
         ),
     ]
+
+
+def query_latency(q: float) -> PanelBuilder:
+    return latency_by(
+        q, CASSANDRA_BUCKET, SERVICE, "query", "Cassandra query P{pct} latency by query",
+        "{pct}th percentile latency per repository query, measured by the service.",
+    )  # fmt: skip
 
 
 def cassandra_client_panels() -> list[PanelBuilder]:
     """Driver-side query latency and rate, per named query (repository statement)."""
     return [
-        graph(
-            "Cassandra query P95 latency by query",
-            "s",
-            Q(quantile(0.95, CASSANDRA_BUCKET, SERVICE, ["query"]), "{{query}}"),
-            description="95th percentile latency per repository query, measured by the service.",
-            width=THIRD,
-        ),
-        graph(
-            "Cassandra query P99 latency by query",
-            "s",
-            Q(quantile(0.99, CASSANDRA_BUCKET, SERVICE, ["query"]), "{{query}}"),
-            description="99th percentile latency per repository query, measured by the service.",
-            width=THIRD,
-        ),
-        graph(
+        query_latency(0.95),
+        query_latency(0.99),
+        by_label(
             "Cassandra queries by query",
             "ops",
-            Q(
-                rate_sum("store_cassandra_query_duration_seconds_count", SERVICE, ["query"]),
-                "{{query}}",
-            ),
+            "store_cassandra_query_duration_seconds_count",
+            SERVICE,
+            "query",
             description="Queries per second per repository query.",
             width=THIRD,
-            stacked=True,
         ),
     ]
 

@@ -15,23 +15,16 @@ from __future__ import annotations
 from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.common import (
-    GREEN,
     HALF,
-    ORANGE,
     QUARTER,
-    RED,
     Q,
-    add_row,
-    finalize,
+    alert_steps,
+    by_label,
     graph,
-    label_variable,
-    new_dashboard,
-    quantile,
-    rate_sum,
-    ratio,
-    sel,
     single_stat,
 )
+from dashboards.layout import add_row, finalize, label_variable, new_dashboard
+from dashboards.promql import quantile, rate_sum, ratio, sel
 
 CALLS = "traces_span_metrics_calls_total"
 DURATION_BUCKET = "traces_span_metrics_duration_milliseconds_bucket"
@@ -76,7 +69,7 @@ def build() -> model.Dashboard:
                 "percentunit",
                 Q(ratio(rate_sum(CALLS, sel(SERVICES, ERROR)), rate_sum(CALLS, ALL_SPANS))),
                 description="Share of spans with status ERROR.",
-                steps=((None, GREEN), (0.01, ORANGE), (0.05, RED)),
+                steps=alert_steps(orange=0.01, red=0.05),
                 width=QUARTER,
                 decimals=2,
             ),
@@ -85,7 +78,7 @@ def build() -> model.Dashboard:
                 "ms",
                 Q(quantile(0.95, DURATION_BUCKET, sel(SERVICES, SERVER))),
                 description="95th percentile duration of server (request-handling) spans.",
-                steps=((None, GREEN), (250, ORANGE), (500, RED)),
+                steps=alert_steps(orange=250, red=500),
                 width=QUARTER,
             ),
             single_stat(
@@ -174,14 +167,14 @@ def build() -> model.Dashboard:
                 "there are none).",
                 width=HALF,
             ),
-            graph(
+            by_label(
                 "Span rate by kind",
                 "ops",
-                Q(rate_sum(CALLS, ALL_SPANS, ["span_kind"]), "{{span_kind}}"),
+                CALLS,
+                ALL_SPANS,
+                "span_kind",
                 description="Spans per second by kind: server, client, internal, producer, "
                 "consumer.",
-                width=HALF,
-                stacked=True,
             ),
         ],
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.common import GREEN, RED, THIRD, Q, graph, rate_sum, ratio, sel
+from dashboards.common import THIRD, Q, alert_steps, by_label, graph
 from dashboards.common import single_stat as stat
-from dashboards.service import JOB, SERVICE, Service, service_dashboard
+from dashboards.promql import rate_sum
+from dashboards.service import SERVICE, Service, service_dashboard, share_of
 
 USERS = Service(
     name="users",
@@ -17,9 +18,10 @@ USERS = Service(
     calls_upstreams=False,
 )
 
+LOGINS = "store_logins_total"
+
 
 def build() -> model.Dashboard:
-    failed = rate_sum("store_logins_total", sel(JOB, 'result="failure"'))
     business = [
         graph(
             "Registrations",
@@ -28,29 +30,31 @@ def build() -> model.Dashboard:
             description="Accounts created per second.",
             width=THIRD,
         ),
-        graph(
+        by_label(
             "Logins by result",
             "ops",
-            Q(rate_sum("store_logins_total", SERVICE, ["result"]), "{{result}}"),
+            LOGINS,
+            SERVICE,
+            "result",
             description="Sign-in attempts per second by result.",
             width=THIRD,
-            stacked=True,
         ),
         graph(
             "Login failure ratio",
             "percentunit",
-            Q(ratio(failed, rate_sum("store_logins_total", SERVICE)), "failed / attempts"),
+            Q(share_of(LOGINS, 'result="failure"'), "failed / attempts"),
             description="Share of sign-in attempts that failed. A sudden rise suggests "
             "credential stuffing.",
             width=THIRD,
         ),
-        graph(
+        by_label(
             "Login failures by reason",
             "ops",
-            Q(rate_sum("store_login_failures_total", SERVICE, ["reason"]), "{{reason}}"),
+            "store_login_failures_total",
+            SERVICE,
+            "reason",
             description="Failed sign-ins per second by reason (never revealed to clients).",
             width=THIRD,
-            stacked=True,
         ),
         graph(
             "Token refreshes",
@@ -73,7 +77,7 @@ def build() -> model.Dashboard:
             ),
             description="Used refresh tokens presented again during the selected range; each "
             "revokes its token family. Anything above 0 deserves a look.",
-            steps=((None, GREEN), (1, RED)),
+            steps=alert_steps(red=1),
             width=THIRD,
             height=8,
             decimals=0,
