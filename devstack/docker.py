@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from devstack.cli import dispatch
 from devstack.procs import Proc
 
 DOCKER = "/usr/bin/docker"
@@ -140,20 +141,22 @@ def stop_docker_if_we_started() -> bool:
     return _dockerd().stop(grace=30)
 
 
+def _up() -> None:
+    ensure_docker()
+    print(docker("version", "--format", "{{.Server.Version}}", capture=True).stdout.strip())
+
+
+def _down() -> None:
+    print("stopped" if stop_docker_if_we_started() else "not started by us: left running")
+
+
+def _status() -> None:
+    state = "up" if daemon_answers() else "down"
+    print(f"dockerd {state}{' (started by us)' if started_by_us() else ''}")
+
+
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "up"
-    if command == "up":
-        ensure_docker()
-        print(docker("version", "--format", "{{.Server.Version}}", capture=True).stdout.strip())
-    elif command == "down":
-        print("stopped" if stop_docker_if_we_started() else "not started by us: left running")
-    elif command == "status":
-        state = "up" if daemon_answers() else "down"
-        print(f"dockerd {state}{' (started by us)' if started_by_us() else ''}")
-    else:
-        print(__doc__, file=sys.stderr)
-        return 2
-    return 0
+    return dispatch(argv, {"up": _up, "down": _down, "status": _status}, __doc__)
 
 
 if __name__ == "__main__":

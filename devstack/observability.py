@@ -26,6 +26,7 @@ from typing import Any
 from kit.topology import TOPOLOGY
 
 from devstack import jaeger as jaeger_build
+from devstack.cli import dispatch
 from devstack.procs import ROOT, VAR, Proc, http_ok, port_open
 from devstack.templates import render
 
@@ -340,25 +341,31 @@ def all_procs(cfg: Config | None = None) -> list[Proc]:
     return [jaeger(cfg), alertmanager(cfg), gateway(cfg), nginx_exporter(cfg), prometheus(cfg)]
 
 
+def _swagger(directory: str) -> None:
+    print(swagger_assets(Path(directory)))
+
+
+def _render() -> None:
+    for proc in all_procs():
+        print(proc.name, " ".join(proc.argv))
+
+
+def _up() -> None:
+    for proc in all_procs():
+        print(f"{proc.name}: ready in {proc.start():.1f}s")
+
+
+def _down() -> None:
+    # By name only: stopping must not render configs or build Jaeger.
+    for name in ("prometheus", "nginx-exporter", "gateway", "alertmanager", "jaeger"):
+        stopped = Proc(name, (), lambda: True).stop()
+        print(f"{name}: {'stopped' if stopped else 'not running'}")
+
+
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "up"
-    if command == "swagger" and len(argv) == 2:
-        print(swagger_assets(Path(argv[1])))
-    elif command == "render":
-        for proc in all_procs():
-            print(proc.name, " ".join(proc.argv))
-    elif command == "up":
-        for proc in all_procs():
-            print(f"{proc.name}: ready in {proc.start():.1f}s")
-    elif command == "down":
-        # By name only: stopping must not render configs or build Jaeger.
-        for name in ("prometheus", "nginx-exporter", "gateway", "alertmanager", "jaeger"):
-            stopped = Proc(name, (), lambda: True).stop()
-            print(f"{name}: {'stopped' if stopped else 'not running'}")
-    else:
-        print(__doc__, file=sys.stderr)
-        return 2
-    return 0
+    return dispatch(
+        argv, {"swagger": _swagger, "render": _render, "up": _up, "down": _down}, __doc__
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from kit.topology import TOPOLOGY, Service
 
 from devstack import cassandra, docs, observability
+from devstack.cli import dispatch
 from devstack.procs import ROOT, VAR, Proc, http_ok
 
 # Start order: the token issuer first (the others verify against its JWKS), then each
@@ -160,13 +161,7 @@ def status() -> None:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"up": up, "down": down, "status": status, "urls": print_urls}
-    command = argv[0] if argv else "up"
-    if command not in commands:
-        print(__doc__, file=sys.stderr)
-        return 2
-    commands[command]()
-    return 0
+    return dispatch(argv, {"up": up, "down": down, "status": status, "urls": print_urls}, __doc__)
 
 
 if __name__ == "__main__":

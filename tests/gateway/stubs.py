@@ -5,32 +5,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from devstack import observability as obs
 from devstack.procs import VAR, Proc
-from tests.local_http import serve_in_thread, shut_down
+from tests.local_http import QuietHandler, StandIn
 
 
 @dataclass
-class StubService:
+class StubService(StandIn):
     """Answers everything with a JSON echo; /health/aggregate with `aggregate_status`."""
 
     name: str
     seen: list[str] = field(default_factory=list)
     aggregate_status: int = 200
-    server: ThreadingHTTPServer | None = None
 
     @property
     def address(self) -> str:
-        assert self.server is not None
-        return f"127.0.0.1:{self.server.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
 
-    def start(self) -> StubService:
+    def handler(self) -> type[QuietHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 stub.seen.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -52,25 +49,13 @@ class StubService:
                     body = {"openapi": "3.1.0", "info": {"title": stub.name, "version": "1"}}
                 elif self.path == "/fail":
                     status, body = 503, {"detail": f"{stub.name} says its database is down"}
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
                 # The gateway must not forward a second, upstream X-Request-ID.
-                self.send_header("X-Request-ID", "set-by-upstream")
-                self.end_headers()
-                self.wfile.write(raw)
+                upstream_id = {"X-Request-ID": "set-by-upstream"}
+                self.reply(status, json.dumps(body).encode(), "application/json", upstream_id)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = serve_in_thread(Handler)
-        return self
-
-    def stop(self) -> None:
-        shut_down(self.server)
+        return Handler
 
 
 @dataclass(frozen=True)

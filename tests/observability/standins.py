@@ -6,31 +6,29 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 from devstack import observability as obs
-from tests.local_http import serve_in_thread, shut_down
+from tests.local_http import QuietHandler, StandIn, serve_in_thread
 
 
 @dataclass
-class TelegramStandIn:
+class TelegramStandIn(StandIn):
     """Records sendMessage calls the way the Bot API receives them and answers like it."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> TelegramStandIn:
+    def handler(self) -> type[QuietHandler]:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 is_json = self.headers.get("Content-Type", "").startswith("application/json")
@@ -45,35 +43,18 @@ class TelegramStandIn:
                     "chat": chat,
                 }
                 body = json.dumps({"ok": True, "result": {**result, "text": params.get("text")}})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode())
+                self.reply(200, body.encode(), "application/json")
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = serve_in_thread(Handler)
-        return self
-
-    def stop(self) -> None:
-        shut_down(self.server)
+        return Handler
 
 
 def metrics_target(port: int) -> ThreadingHTTPServer:
     """A minimal healthy scrape target on `port` (to make a down target come back)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             body = b"# TYPE standin_ready gauge\nstandin_ready 1\n"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.reply(200, body, "text/plain; version=0.0.4")
 
     return serve_in_thread(Handler, port)
 

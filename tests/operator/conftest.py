@@ -32,6 +32,20 @@ os.environ["STORE_OPERATOR_RING_CHECK_SECONDS"] = "0.5"
 CHART = Path(__file__).resolve().parents[2] / "charts" / "operator"
 CRDS = CHART / "crds"
 
+# Bad SigningKeyRing specs, refused twice: by the CRD's schema at the API server, and by the
+# operator's own parser (for a CRD installed without its validation). Each: the spec, what
+# the parser says, what the API server says.
+BAD_RING_SPECS = [
+    ({"rotationInterval": "1s"}, "at least", "rotationInterval must be at least 5s"),
+    ({"algorithm": "HS256"}, "algorithm", "Unsupported value"),
+    (
+        {"gracePeriod": "1m", "accessTokenLifetime": "15m"},
+        "gracePeriod",
+        "gracePeriod must be at least",
+    ),
+    ({"rotationInterval": "daily"}, "duration", "spec.rotationInterval"),
+]
+
 
 _admin: list[kubernetes.client.ApiClient] = []  # the tests' own client (set by `kube`)
 

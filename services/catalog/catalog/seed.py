@@ -14,10 +14,12 @@ import logging
 import random
 import sys
 import time
+import tomllib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from kit.app import connect_with_retry
 from kit.cassandra import CassandraDB
@@ -40,133 +42,17 @@ class CategorySpec:
     price_range: tuple[int, int]  # whole currency units
 
 
+# The vocabulary lives in a data file; its order is part of the deterministic catalog.
 CATALOG: dict[str, CategorySpec] = {
-    "Electronics": CategorySpec(
-        ("Voltra", "Nexon", "Auralis", "Kestrel", "Lumina", "Quantix"),
-        ("Wireless", "Smart", "Compact", "Ultra HD", "Noise-Cancelling", "Portable"),
-        ("Headphones", "Speaker", "Monitor", "Webcam", "Charger", "Tablet", "Earbuds", "Router"),
-        (9, 1499),
-    ),
-    "Books": CategorySpec(
-        ("Harbor Press", "Quill & Co", "Northwind Books", "Lantern House", "Meridian"),
-        ("Illustrated", "Annotated", "Complete", "Pocket", "Collector's", "Revised"),
-        ("Cookbook", "Novel", "Field Guide", "Atlas", "Anthology", "Biography", "Workbook"),
-        (5, 79),
-    ),
-    "Home & Kitchen": CategorySpec(
-        ("Casa Verde", "Hearthstone", "Kitchara", "Nordholm", "Oakridge"),
-        ("Stainless", "Non-Stick", "Ceramic", "Cast Iron", "Bamboo", "Insulated"),
-        ("Frying Pan", "Knife Set", "Cutting Board", "Kettle", "Blender", "Mixing Bowls"),
-        (8, 399),
-    ),
-    "Toys": CategorySpec(
-        ("Playforge", "Tinytown", "Brightblock", "Wonderbox", "Jollytoy"),
-        ("Wooden", "Magnetic", "Glow-in-the-Dark", "Interactive", "Classic", "Deluxe"),
-        ("Building Set", "Puzzle", "Race Car", "Doll House", "Robot Kit", "Board Game"),
-        (6, 149),
-    ),
-    "Sports": CategorySpec(
-        ("Stridex", "Peakform", "Velocity", "Trailmark", "Coreline"),
-        ("Lightweight", "Pro", "Adjustable", "Training", "Competition", "All-Weather"),
-        ("Yoga Mat", "Dumbbell Set", "Jump Rope", "Football", "Tennis Racket", "Bike Helmet"),
-        (7, 499),
-    ),
-    "Garden": CategorySpec(
-        ("Greenfield", "Bloomwell", "Terra Nova", "Rootstock", "Sunpatch"),
-        ("Heavy-Duty", "Ergonomic", "Weatherproof", "Solar", "Expandable", "Galvanized"),
-        ("Garden Hose", "Pruning Shears", "Planter", "Watering Can", "Lawn Sprinkler", "Trowel"),
-        (5, 299),
-    ),
-    "Beauty": CategorySpec(
-        ("Lumiere", "Velvetine", "Purely", "Rosewater Lab", "Aurelle"),
-        ("Hydrating", "Matte", "Vitamin C", "Fragrance-Free", "Organic", "Long-Wear"),
-        ("Face Serum", "Lipstick", "Moisturizer", "Cleanser", "Eye Palette", "Sunscreen"),
-        (4, 129),
-    ),
-    "Grocery": CategorySpec(
-        ("Farmstead", "Golden Harvest", "Pantry Co", "Wildgrain", "Blue Valley"),
-        ("Organic", "Whole Grain", "Roasted", "Cold-Pressed", "Sea Salt", "Gluten-Free"),
-        ("Coffee Beans", "Olive Oil", "Granola", "Pasta", "Honey", "Green Tea", "Almonds"),
-        (2, 49),
-    ),
-    "Clothing": CategorySpec(
-        ("Northline", "Urbanweave", "Cotton & Pine", "Maris", "Fieldcraft"),
-        ("Slim-Fit", "Merino", "Linen", "Waterproof", "Relaxed", "Organic Cotton"),
-        ("T-Shirt", "Hoodie", "Rain Jacket", "Chinos", "Sweater", "Denim Shirt"),
-        (9, 249),
-    ),
-    "Shoes": CategorySpec(
-        ("Stepwell", "Ridgewalk", "Kinetic", "Solemate", "Harbor"),
-        ("Running", "Leather", "Trail", "Slip-On", "Waterproof", "Cushioned"),
-        ("Sneakers", "Boots", "Loafers", "Sandals", "Hiking Shoes", "Trainers"),
-        (19, 299),
-    ),
-    "Automotive": CategorySpec(
-        ("Roadmaster", "Torqline", "Autovia", "Gearhead", "Drivewise"),
-        ("Heavy-Duty", "Universal", "Digital", "Cordless", "All-Season", "Magnetic"),
-        ("Jump Starter", "Tire Inflator", "Dash Cam", "Floor Mats", "Car Charger", "Wax Kit"),
-        (9, 399),
-    ),
-    "Music": CategorySpec(
-        ("Harmonix", "Resonant", "Cadenza", "Tonewood", "Echoline"),
-        ("Acoustic", "Electric", "Studio", "Vintage", "Beginner", "Professional"),
-        ("Guitar", "Keyboard", "Microphone", "Drum Pad", "Ukulele", "Guitar Strings"),
-        (6, 1299),
-    ),
-    "Office": CategorySpec(
-        ("Deskwise", "Papertrail", "Officio", "Inkwell", "Clearmark"),
-        ("Ergonomic", "Refillable", "Recycled", "Adjustable", "Magnetic", "Premium"),
-        ("Notebook", "Desk Lamp", "Office Chair", "Stapler", "Fountain Pen", "Whiteboard"),
-        (3, 499),
-    ),
-    "Pet Supplies": CategorySpec(
-        ("Pawsome", "Furbish", "Tailwag", "Whiskerly", "Petcraft"),
-        ("Orthopedic", "Chew-Proof", "Grain-Free", "Self-Cleaning", "Reflective", "Cozy"),
-        ("Dog Bed", "Cat Tree", "Leash", "Dog Food", "Litter Box", "Chew Toy"),
-        (4, 249),
-    ),
-    "Health": CategorySpec(
-        ("Vitalis", "Wellspring", "Purecare", "Medica", "Everwell"),
-        ("Daily", "Digital", "Extra-Strength", "Sugar-Free", "Plant-Based", "Travel"),
-        (
-            "Multivitamin",
-            "Thermometer",
-            "Blood Pressure Monitor",
-            "Protein Powder",
-            "First Aid Kit",
-        ),
-        (4, 199),
-    ),
-    "Tools": CategorySpec(
-        ("Forgeline", "Ironclad", "Torqmaster", "Buildright", "Steelhand"),
-        ("Cordless", "Heavy-Duty", "Magnetic", "Compact", "Professional", "Brushless"),
-        ("Drill", "Socket Set", "Hammer", "Tape Measure", "Circular Saw", "Screwdriver Set"),
-        (7, 599),
-    ),
-    "Baby": CategorySpec(
-        ("Little Sprout", "Cuddlebee", "Nestling", "Babybloom", "Tinysteps"),
-        ("Soft", "Organic", "Convertible", "Hypoallergenic", "Foldable", "BPA-Free"),
-        ("Stroller", "Crib Sheet", "Baby Monitor", "Bottle Set", "Play Mat", "Car Seat"),
-        (6, 699),
-    ),
-    "Jewelry": CategorySpec(
-        ("Aurum", "Lunara", "Silverline", "Gemwell", "Celestia"),
-        ("Sterling Silver", "Gold-Plated", "Handcrafted", "Minimalist", "Vintage", "Rose Gold"),
-        ("Necklace", "Earrings", "Bracelet", "Ring", "Pendant", "Charm"),
-        (15, 999),
-    ),
-    "Video Games": CategorySpec(
-        ("Pixelforge", "Nova Interactive", "Questline", "Arcadia", "Bitstorm"),
-        ("Deluxe Edition", "Remastered", "Collector's", "Open-World", "Co-op", "Retro"),
-        ("Adventure", "Racing Game", "Strategy Game", "Controller", "Gaming Headset"),
-        (9, 129),
-    ),
-    "Outdoors": CategorySpec(
-        ("Summitline", "Wildtrail", "Basecamp", "Evergreen", "Northstar"),
-        ("Ultralight", "Waterproof", "Insulated", "Packable", "4-Season", "Rugged"),
-        ("Tent", "Sleeping Bag", "Backpack", "Camping Stove", "Headlamp", "Water Filter"),
-        (9, 699),
-    ),
+    category: CategorySpec(
+        tuple(spec["brands"]),
+        tuple(spec["adjectives"]),
+        tuple(spec["nouns"]),
+        (spec["price_range"][0], spec["price_range"][1]),
+    )
+    for category, spec in tomllib.loads(
+        (Path(__file__).parent / "seed_catalog.toml").read_text()
+    ).items()
 }
 
 DESCRIPTIONS = (
