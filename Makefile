@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in devstack/ and the services.
-.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image apiserver cluster deploy cluster-down
+.PHONY: help up down status test lint format bench loadtest dashboards docs profile kube-tools chart-lock cert-manager images base-image apiserver cluster deploy cluster-down cluster-loadtest
 .DEFAULT_GOAL := help
 
 # uv lands in /usr/local/bin as root (already on PATH); without root in ~/.local/bin, which
@@ -85,3 +85,6 @@ deploy:        ## make cluster, then the store's images into kind and the chart 
 
 cluster-down:  ## delete the kind cluster; stop Docker only if `make cluster` started it
 	@uv run python -m k8s.cluster down
+
+cluster-loadtest: ## the chart's Locust Job once on the kind cluster; report in var/loadtest-report/ [LOADTEST_ARGS=--users 20]
+	@uv run python -m k8s.loadtest $(LOADTEST_ARGS)

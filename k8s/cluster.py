@@ -255,9 +255,10 @@ def release_images(release: Release | None = None) -> list[images.Image]:
     ]
 
 
-def build_images(release: Release | None = None) -> None:
-    progress("deploy", "building the store's images (make images)")
-    names = [image.name for image in release_images(release)]
+def build_images(release: Release | None = None, names: Sequence[str] = ()) -> None:
+    """`make images` of the release's images (or only `names`)."""
+    names = names or [image.name for image in release_images(release)]
+    progress("deploy", f"building images: {', '.join(names)} (make images)")
     _run([sys.executable, "-m", "devstack.images", *names], what="make images")
 
 

@@ -6,8 +6,9 @@
 `run` runs Locust headless on the locustfile with its CSV, HTML and JSON reports in the
 report directory, then prints that directory as a gzipped tar in base64 between two marker
 lines and exits with Locust's code (1 when a request failed). A Job's log outlives its pod
-(until the Job is deleted), needs no volume or copy step, and `extract` writes the files
-back and prints the totals. The pure parts (`pack`, `unpack`, `totals`) are unit-tested.
+(until the Job is deleted) and needs no volume or copy step; `extract` writes the files
+back and prints the totals (exit 1 on a failure or when nothing ran). The pure parts
+(`pack`, `unpack`, `totals`) are unit-tested.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"loadtest.report: {error}", file=sys.stderr)
         return 1
     print(f"report in {args.dest}: {found.requests} requests, {found.failures} failures")
-    return 0 if found.failures == 0 else 1
+    return 0 if found.requests and not found.failures else 1  # nothing ran: not a pass
 
 
 if __name__ == "__main__":
