@@ -47,7 +47,7 @@ def jaeger() -> tuple[Proc, str]:
     ports: dict[str, Any] = {f: free_port() for f in obs.Config.__dataclass_fields__
                              if f.startswith("jaeger_")}  # fmt: skip
     cfg = replace(obs.Config(), **ports)
-    return obs.jaeger(cfg, name="bench-jaeger"), f"http://127.0.0.1:{cfg.jaeger_otlp_http_port}"
+    return obs.jaeger(cfg, name="bench-jaeger"), cfg.url("jaeger_otlp_http")
 
 
 def ceiling(body: bytes) -> tuple[Proc, str]:

@@ -33,6 +33,6 @@ def lifted_gateway(
     proc = obs.gateway(cfg, name=name)
     proc.start()
     try:
-        yield f"http://127.0.0.1:{cfg.gateway_port}"
+        yield cfg.url("gateway")
     finally:
         proc.stop()

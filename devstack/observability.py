@@ -21,7 +21,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kit.topology import TOPOLOGY
 
@@ -43,6 +43,13 @@ SWAGGER_ASSETS = (
     "oauth2-redirect.html",
     "oauth2-redirect.js",
 )
+
+
+# What `Config.url` can name: each has a `<name>_port` field.
+Component = Literal[
+    "gateway", "nginx_exporter", "prometheus", "alertmanager", "jaeger_ui", "jaeger_otlp_http",
+    "jaeger_metrics", "jaeger_health",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,11 @@ class Config:
     jaeger_metrics_port: int = 8888
     jaeger_spanmetrics_port: int = 8889
     jaeger_health_port: int = 13133
+
+    def url(self, component: Component) -> str:
+        """Where `component` answers HTTP on this machine: `cfg.url("prometheus")`."""
+        port: int = getattr(self, f"{component}_port")
+        return f"http://127.0.0.1:{port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -196,10 +208,10 @@ def check_gateway(proc: Proc) -> subprocess.CompletedProcess[str]:
 
 def nginx_exporter(cfg: Config | None = None, name: str = "nginx-exporter") -> Proc:
     cfg = cfg or Config.from_env()
-    url = f"http://127.0.0.1:{cfg.nginx_exporter_port}/metrics"
+    url = f"{cfg.url('nginx_exporter')}/metrics"
     argv = [
         _which("prometheus-nginx-exporter", "nginx-prometheus-exporter"),
-        f"-nginx.scrape-uri=http://127.0.0.1:{cfg.gateway_port}/nginx_status",
+        f"-nginx.scrape-uri={cfg.url('gateway')}/nginx_status",
         f"-web.listen-address=127.0.0.1:{cfg.nginx_exporter_port}",
         # It exits at start when nginx is not up yet; retry instead of racing the gateway.
         "-nginx.retries=30",
@@ -245,7 +257,7 @@ def prometheus(
         f"--web.listen-address=127.0.0.1:{cfg.prometheus_port}",
         "--web.enable-lifecycle",  # POST /-/reload after editing rules
     ]
-    return Proc(name, argv, lambda: http_ok(f"http://127.0.0.1:{cfg.prometheus_port}/-/ready"))
+    return Proc(name, argv, lambda: http_ok(f"{cfg.url('prometheus')}/-/ready"))
 
 
 # ---------------------------------------------------------------- Alertmanager
@@ -307,7 +319,7 @@ def alertmanager(cfg: Config | None = None, name: str = "alertmanager") -> Proc:
         f"--web.listen-address=127.0.0.1:{cfg.alertmanager_port}",
         "--cluster.listen-address=",  # single instance: no gossip port to collide on
     ]
-    return Proc(name, argv, lambda: http_ok(f"http://127.0.0.1:{cfg.alertmanager_port}/-/ready"))
+    return Proc(name, argv, lambda: http_ok(f"{cfg.url('alertmanager')}/-/ready"))
 
 
 # ---------------------------------------------------------------- Jaeger
@@ -328,7 +340,7 @@ def jaeger(cfg: Config | None = None, name: str = "jaeger") -> Proc:
     }
     conf = render(HERE / "jaeger" / "config.yaml", var / "config.yaml", values)
     binary = jaeger_build.build()
-    health = f"http://127.0.0.1:{cfg.jaeger_health_port}/status"
+    health = f"{cfg.url('jaeger_health')}/status"
     return Proc(name, [str(binary), "--config", str(conf)], lambda: http_ok(health))
 
 

@@ -122,7 +122,7 @@ def up() -> None:
 
 def print_urls() -> None:
     cfg = observability.Config.from_env()
-    gateway = f"http://127.0.0.1:{cfg.gateway_port}"
+    gateway = cfg.url("gateway")
     print("Product Store is running:")
     products = f"{gateway}{TOPOLOGY.service('catalog').prefix}/products"
     print(f"  store (gateway)  {products}   health {gateway}/health")
@@ -132,9 +132,9 @@ def print_urls() -> None:
         if available(service):
             url = service.local_url
             print(f"  {service.name:<16} {url}   metrics {url}/metrics")
-    print(f"  Prometheus       http://127.0.0.1:{cfg.prometheus_port}")
-    print(f"  Alertmanager     http://127.0.0.1:{cfg.alertmanager_port}")
-    print(f"  Jaeger           http://127.0.0.1:{cfg.jaeger_ui_port}")
+    print(f"  Prometheus       {cfg.url('prometheus')}")
+    print(f"  Alertmanager     {cfg.url('alertmanager')}")
+    print(f"  Jaeger           {cfg.url('jaeger_ui')}")
     print(f"  Cassandra        127.0.0.1:{cassandra.cql_port()} (CQL)")
     if available(TOPOLOGY.issuer):
         password = SECRETS / "admin-password"

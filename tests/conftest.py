@@ -63,7 +63,7 @@ def stack(
     started; tests that need it start it. Logs: var/logs/it-<tag>-<service>.log.
     """
     tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    otlp = f"http://127.0.0.1:{jaeger_ports.jaeger_otlp_http_port}"
+    otlp = jaeger_ports.url("jaeger_otlp_http")
     built = build_stack(tag, tmp_path_factory.mktemp("users-keys"), otlp_endpoint=otlp)
     started = []
     try:

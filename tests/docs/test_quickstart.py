@@ -31,7 +31,7 @@ def gateway(stack: Stack) -> Iterator[str]:
     proc = obs.gateway(cfg, name="test-quickstart-gateway")
     proc.start()
     try:
-        yield f"http://127.0.0.1:{cfg.gateway_port}"
+        yield cfg.url("gateway")
     finally:
         proc.stop()
 

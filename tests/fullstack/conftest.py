@@ -24,18 +24,6 @@ class Observed:
     stack: Stack
     cfg: obs.Config
 
-    @property
-    def gateway(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.gateway_port}"
-
-    @property
-    def prometheus(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.prometheus_port}"
-
-    @property
-    def jaeger(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.jaeger_ui_port}"
-
 
 def _wait_until_every_target_is_scraped(prometheus: str, within: float = 60) -> None:
     """Traffic counted before a target's first scrape never shows in a rate(): start
@@ -83,7 +71,7 @@ def observed(stack: Stack, jaeger_ports: obs.Config) -> Iterator[Observed]:
         for proc in procs:
             proc.start()
         observed = Observed(stack, cfg)
-        _wait_until_every_target_is_scraped(observed.prometheus)
+        _wait_until_every_target_is_scraped(cfg.url("prometheus"))
         yield observed
     finally:
         for proc in reversed(procs):

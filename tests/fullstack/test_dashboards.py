@@ -18,7 +18,7 @@ async def drive_traffic(observed: Observed) -> None:
     """What shoppers and admins do in a few minutes of a real day, through the gateway."""
     product = await observed.stack.new_product(stock=50)
     scarce = await observed.stack.new_product(stock=1)
-    async with httpx.AsyncClient(base_url=observed.gateway, timeout=30) as gateway:
+    async with httpx.AsyncClient(base_url=observed.cfg.url("gateway"), timeout=30) as gateway:
         for _ in range(3):
             assert (await gateway.get("/api/products", params={"limit": 20})).status_code == 200
             assert (await gateway.get(f"/api/products/{product}")).status_code == 200
@@ -83,7 +83,7 @@ async def test_every_dashboard_panel_has_data(observed: Observed) -> None:
     async def all_panels_answer() -> bool:
         nonlocal problems
         problems = await asyncio.to_thread(
-            assert_all_panels_have_data, observed.prometheus, window_seconds=300
+            assert_all_panels_have_data, observed.cfg.url("prometheus"), window_seconds=300
         )
         return not problems
 
@@ -91,7 +91,9 @@ async def test_every_dashboard_panel_has_data(observed: Observed) -> None:
         await eventually(all_panels_answer, within=90, interval=3)
     except AssertionError:
         report = "\n".join(f"{p.dashboard} / {p.panel}: {p.reason}\n    {p.expr}" for p in problems)
-        async with httpx.AsyncClient(base_url=observed.prometheus, timeout=5) as prometheus:
+        async with httpx.AsyncClient(
+            base_url=observed.cfg.url("prometheus"), timeout=5
+        ) as prometheus:
             targets = (await prometheus.get("/api/v1/targets")).json()["data"]
         scrapes = "\n".join(
             f"{t['labels']['job']}: {t['health']} {t.get('lastError', '')} "

@@ -25,12 +25,12 @@ def services_and_db_spans(trace: dict[str, Any]) -> tuple[set[str], int]:
 
 async def test_a_checkout_is_one_trace_across_the_services(observed: Observed) -> None:
     product_id = await observed.stack.new_product(stock=5)
-    async with httpx.AsyncClient(base_url=observed.gateway, timeout=30) as gateway:
+    async with httpx.AsyncClient(base_url=observed.cfg.url("gateway"), timeout=30) as gateway:
         headers = await sign_up(gateway)
         order = await checkout(gateway, headers, product_id)
 
     async def checkout_trace() -> dict[str, Any] | None:
-        async with httpx.AsyncClient(base_url=observed.jaeger, timeout=10) as jaeger:
+        async with httpx.AsyncClient(base_url=observed.cfg.url("jaeger_ui"), timeout=10) as jaeger:
             response = await jaeger.get(
                 "/api/traces",
                 params={"service": "cart", "operation": "POST /cart/checkout", "limit": 50,

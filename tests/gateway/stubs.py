@@ -65,7 +65,7 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.gateway_port}"
+        return self.cfg.url("gateway")
 
     @property
     def access_log(self) -> Path:

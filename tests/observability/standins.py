@@ -69,13 +69,5 @@ class AlertingStack:
     telegram: TelegramStandIn
 
     @property
-    def prometheus(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.prometheus_port}"
-
-    @property
-    def alertmanager(self) -> str:
-        return f"http://127.0.0.1:{self.cfg.alertmanager_port}"
-
-    @property
     def catalog_port(self) -> int:
         return int(self.cfg.upstreams["catalog"].rsplit(":", 1)[1])

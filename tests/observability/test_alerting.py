@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def query(stack: AlertingStack, promql: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{stack.prometheus}/api/v1/query", params={"query": promql})
+    response = httpx.get(f"{stack.cfg.url('prometheus')}/api/v1/query", params={"query": promql})
     response.raise_for_status()
     result: list[dict[str, Any]] = response.json()["data"]["result"]
     return result
@@ -76,11 +76,12 @@ def test_service_down_inhibits_the_alerts_it_causes(alerting_stack: AlertingStac
         alert(alertname="CircuitBreakerOpen", job="cart", upstream="users", service="users"),
         alert(alertname="CircuitBreakerOpen", job="cart", upstream="ledger", service="ledger"),
     ]
-    httpx.post(f"{alerting_stack.alertmanager}/api/v2/alerts", json=alerts).raise_for_status()
+    alertmanager = alerting_stack.cfg.url("alertmanager")
+    httpx.post(f"{alertmanager}/api/v2/alerts", json=alerts).raise_for_status()
 
     def breaker_states() -> dict[str, str] | None:
         got = httpx.get(
-            f"{alerting_stack.alertmanager}/api/v2/alerts",
+            f"{alertmanager}/api/v2/alerts",
             params={"filter": "alertname=CircuitBreakerOpen"},
         ).json()
         states = {a["labels"]["upstream"]: a["status"]["state"] for a in got}

@@ -36,12 +36,10 @@ def test_otlp_span_is_found_through_the_query_api(jaeger_ports: obs.Config) -> N
             }
         ]
     }
-    sent = httpx.post(
-        f"http://127.0.0.1:{jaeger_ports.jaeger_otlp_http_port}/v1/traces", json=payload
-    )
+    sent = httpx.post(f"{jaeger_ports.url('jaeger_otlp_http')}/v1/traces", json=payload)
     assert sent.status_code == 200, sent.text
 
-    query = f"http://127.0.0.1:{jaeger_ports.jaeger_ui_port}/api/traces"
+    query = f"{jaeger_ports.url('jaeger_ui')}/api/traces"
 
     def found() -> list[dict[str, object]]:
         response = httpx.get(query, params={"service": service, "lookback": "1h"})
@@ -54,7 +52,7 @@ def test_otlp_span_is_found_through_the_query_api(jaeger_ports: obs.Config) -> N
 
 
 def test_jaeger_exposes_its_own_metrics(jaeger_ports: obs.Config) -> None:
-    metrics = httpx.get(f"http://127.0.0.1:{jaeger_ports.jaeger_metrics_port}/metrics")
+    metrics = httpx.get(f"{jaeger_ports.url('jaeger_metrics')}/metrics")
     assert metrics.status_code == 200 and "otelcol_" in metrics.text
-    ui = httpx.get(f"http://127.0.0.1:{jaeger_ports.jaeger_ui_port}/")
+    ui = httpx.get(f"{jaeger_ports.url('jaeger_ui')}/")
     assert ui.status_code == 200

@@ -92,6 +92,8 @@ def test_config_from_env_overrides_defaults() -> None:
         }
     )
     assert cfg.gateway_port == 9999 and cfg.gateway_auth_rate == "2r/s"
+    assert cfg.url("gateway") == "http://127.0.0.1:9999"
+    assert cfg.url("jaeger_ui") == f"http://127.0.0.1:{cfg.jaeger_ui_port}"
     assert cfg.upstreams["cart"] == "cart:8001"
     assert cfg.upstreams["catalog"] == f"127.0.0.1:{TOPOLOGY.service('catalog').port}"
     assert cfg.telegram_token_file == Path("/run/secrets/bot-token")

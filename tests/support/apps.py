@@ -105,6 +105,14 @@ class HostRouter(httpx.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
+def upstreams(minter: TokenMinter, **apps: FastAPI) -> HostRouter:
+    """In-process apps by host name (`catalog=app`), and "users" as the service-token
+    stand-in; add more to `.routes` as they are created."""
+    routes: dict[str, httpx.AsyncBaseTransport] = {"users": service_token_transport(minter)}
+    routes |= {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
+    return HostRouter(routes)
+
+
 def service_token_transport(minter: TokenMinter) -> httpx.MockTransport:
     """A stand-in for the users service's POST /oauth/token: service tokens from `minter`."""
 

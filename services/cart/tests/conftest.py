@@ -12,26 +12,20 @@ from cart.main import create_app
 from orders.config import OrdersSettings
 from orders.main import create_app as create_orders
 
-from tests.support.apps import (
-    HostRouter,
-    TokenMinter,
-    caller_settings,
-    drop_keyspace,
-    serve,
-    service_token_transport,
-)
+from tests.support.apps import TokenMinter, caller_settings, drop_keyspace, serve, upstreams
 from tests.support.cart import CartEnv
 from tests.support.catalog import catalog_app as new_catalog
 
 
 @pytest_asyncio.fixture(scope="session")
 async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[CartEnv]:
-    router = HostRouter({"users": service_token_transport(minter)})
     catalog_app = new_catalog(minter)
+    router = upstreams(minter, catalog=catalog_app)
     orders_app = create_orders(
         OrdersSettings(**caller_settings("orders", minter), worker_enabled=False),
         catalog_transport=router,
     )
+    router.routes["orders"] = httpx.ASGITransport(app=orders_app)
     cart_app = create_app(
         CartSettings(
             **caller_settings("cart", minter),
@@ -46,8 +40,6 @@ async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[CartEn
         serve(catalog_app, "http://catalog") as catalog,
         serve(orders_app, "http://orders") as orders,
     ):
-        router.routes["catalog"] = httpx.ASGITransport(app=catalog_app)
-        router.routes["orders"] = httpx.ASGITransport(app=orders_app)
         async with serve(cart_app, "http://cart") as cart:
             yield CartEnv(cart, catalog, orders, cart_app, router, minter)
             await drop_keyspace(cart_app)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest_asyncio
 from orders.config import OrdersSettings
 from orders.main import create_app
 
-from tests.support.apps import (
-    HostRouter,
-    TokenMinter,
-    caller_settings,
-    drop_keyspace,
-    serve,
-    service_token_transport,
-)
+from tests.support.apps import TokenMinter, caller_settings, drop_keyspace, serve, upstreams
 from tests.support.catalog import catalog_app as new_catalog
 from tests.support.orders import OrdersEnv
 
@@ -32,13 +24,7 @@ async def env(cassandra_node: None, minter: TokenMinter) -> AsyncIterator[Orders
         worker_retry_seconds=0.2,
     )
     async with serve(catalog_app, "http://catalog") as catalog:
-        transport = HostRouter(
-            {
-                "catalog": httpx.ASGITransport(app=catalog_app),
-                "users": service_token_transport(minter),
-            }
-        )
-        app = create_app(settings, catalog_transport=transport)
+        app = create_app(settings, catalog_transport=upstreams(minter, catalog=catalog_app))
         async with serve(app, "http://orders") as orders:
             yield OrdersEnv(orders, catalog, app, minter)
             await drop_keyspace(app)
