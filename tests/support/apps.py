@@ -21,11 +21,11 @@ from asgi_lifespan import LifespanManager
 from cassandra.query import SimpleStatement
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from kit.auth import Role
 
 
 class TokenMinter:
-    """Signs access tokens like the users service does, with a key published as a JWKS file."""
+    """Signs access tokens like the users service does, with a key published as a JWKS file.
+    The role is the claim as written: a `kit.auth.Role` value, or any string to test refusals."""
 
     def __init__(self, directory: Path, issuer: str = "product-store") -> None:
         self.issuer = issuer
@@ -40,7 +40,7 @@ class TokenMinter:
         return f"file://{self.jwks_path}"
 
     def token(
-        self, role: Role = "user", *, sub: str | None = None, ttl: int = 900, **claims: Any
+        self, role: str = "user", *, sub: str | None = None, ttl: int = 900, **claims: Any
     ) -> str:
         now = int(time.time())
         payload = {
@@ -55,7 +55,7 @@ class TokenMinter:
         }
         return jwt.encode(payload, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
-    def headers(self, role: Role = "user", **kw: Any) -> dict[str, str]:
+    def headers(self, role: str = "user", **kw: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **kw)}"}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
@@ -27,8 +28,21 @@ from catalog.schemas import ReservationStatus
 MIGRATIONS = Path(__file__).parent / "migrations"
 ALL = "*"  # the scope of the listing partitions that hold every product
 SortField = Literal["name", "price"]
-HoldState = Literal["held", "committed", "released"]
-RejectReason = Literal["insufficient", "unknown_product"]
+
+
+class HoldState(StrEnum):
+    """An order's hold on one product's stock (the `stock` row's `state`)."""
+
+    HELD = "held"
+    COMMITTED = "committed"
+    RELEASED = "released"
+
+
+class RejectReason(StrEnum):
+    """Why a reservation was rejected."""
+
+    INSUFFICIENT = "insufficient"
+    UNKNOWN_PRODUCT = "unknown_product"
 
 
 EPOCH = datetime.fromtimestamp(0, UTC)  # for a row missing its timestamps
@@ -108,12 +122,18 @@ class ReservationRecord:
         return cls(
             order_id=row["order_id"],
             items=dict(row.get("items") or {}),
-            status=row["status"],
-            reason=row.get("reason"),
+            status=ReservationStatus(row["status"]),
+            reason=RejectReason(row["reason"]) if row.get("reason") else None,
             details=row.get("short_items"),
             created_at=clock.utc(row["created_at"] or EPOCH),
             expires_at=clock.utc(row["expires_at"] or EPOCH),
         )
+
+
+def _status(row: Row) -> ReservationStatus | None:
+    """The status a failed conditional statement sent back (None: no such reservation)."""
+    status = row.get("status")
+    return ReservationStatus(status) if status is not None else None
 
 
 def _observed(rows: list[Row], order_id: UUID) -> StockState | None:
@@ -125,7 +145,7 @@ def _observed(rows: list[Row], order_id: UUID) -> StockState | None:
         if row.get("available") is not None:
             available = int(row["available"])
         if row.get("order_id", order_id) == order_id and row.get("state") is not None:
-            state = row["state"]
+            state = HoldState(row["state"])
             quantity = int(row.get("quantity") or 0)
     return None if available is None else StockState(available, state, quantity)
 
@@ -382,7 +402,7 @@ class CatalogRepository:
         )
         rows = await self.db.rows(batch, name="stock_hold")
         if rows and rows[0].get("[applied]"):
-            return StockState(old - quantity, "held", quantity)
+            return StockState(old - quantity, HoldState.HELD, quantity)
         return _observed(rows, order_id)
 
     async def release_hold(
@@ -397,7 +417,7 @@ class CatalogRepository:
             name="stock_release",
         )
         if rows and rows[0].get("[applied]"):
-            return StockState(old + quantity, "released", quantity)
+            return StockState(old + quantity, HoldState.RELEASED, quantity)
         observed = _observed(rows, order_id)
         if observed is not None and observed.hold_state is not None:
             observed = StockState(observed.available, observed.hold_state, quantity)
@@ -449,7 +469,7 @@ class CatalogRepository:
             (new, now, order_id, expected),
             name="reservation_transition",
         )
-        return applied, (new if applied else row.get("status"))
+        return applied, (new if applied else _status(row))
 
     async def reject(
         self, order_id: UUID, now: datetime, reason: RejectReason, details: str
@@ -461,7 +481,7 @@ class CatalogRepository:
             (now, reason, details, order_id),
             name="reservation_reject",
         )
-        return applied, ("rejected" if applied else row.get("status"))
+        return applied, (ReservationStatus.REJECTED if applied else _status(row))
 
     async def expired_reservations(
         self, status: ReservationStatus, now: datetime, limit: int

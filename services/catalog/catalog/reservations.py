@@ -43,7 +43,13 @@ from catalog.errors import (
     ReservationNotFound,
 )
 from catalog.readcache import CachedReads
-from catalog.repository import CatalogRepository, RejectReason, ReservationRecord, StockState
+from catalog.repository import (
+    CatalogRepository,
+    HoldState,
+    RejectReason,
+    ReservationRecord,
+    StockState,
+)
 from catalog.schemas import Reservation, ReservationItem, ReservationStatus, ShortItem
 
 log = logging.getLogger("catalog.reservations")
@@ -64,13 +70,16 @@ class HoldOutcome(Enum):
     CLOSED = "closed"  # the order's hold was released: the reservation is closed
 
 
+LIVE: frozenset[HoldState] = frozenset({HoldState.HELD, HoldState.COMMITTED})  # units taken
+
+
 def hold_outcome(state: StockState | None, quantity: int) -> HoldOutcome | None:
     """Where an order's hold of `quantity` units stands; None: it can still be taken."""
     if state is None:
         return HoldOutcome.UNKNOWN
-    if state.hold_state in ("held", "committed"):
+    if state.hold_state in LIVE:
         return HoldOutcome.HELD
-    if state.hold_state == "released":
+    if state.hold_state is HoldState.RELEASED:
         return HoldOutcome.CLOSED
     if state.available < quantity:
         return HoldOutcome.SHORT
@@ -78,8 +87,10 @@ def hold_outcome(state: StockState | None, quantity: int) -> HoldOutcome | None:
 
 
 # Where a reservation's holds stand: taken (or being taken) while open, given back once closed.
-OPEN: frozenset[ReservationStatus] = frozenset({"pending", "held", "committed"})
-STANDING: frozenset[ReservationStatus] = frozenset({"held", "committed"})
+STANDING: frozenset[ReservationStatus] = frozenset(
+    {ReservationStatus.HELD, ReservationStatus.COMMITTED}
+)
+OPEN: frozenset[ReservationStatus] = STANDING | {ReservationStatus.PENDING}
 
 
 def _reservation(record: ReservationRecord) -> Reservation:
@@ -130,7 +141,9 @@ class Reservations:
             # 'pending': another request for this order is in flight, or one crashed midway.
             # The steps below are idempotent per order, so run them too.
         await self._hold_all(order_id, items, fresh=created)
-        applied, status = await self.repo.transition(order_id, "pending", "held", clock.now())
+        applied, status = await self.repo.transition(
+            order_id, ReservationStatus.PENDING, ReservationStatus.HELD, clock.now()
+        )
         if applied or status in STANDING:
             RESERVATIONS.labels("reserved" if created else "idempotent").inc()
             final = await self.repo.get_reservation(order_id)
@@ -162,7 +175,7 @@ class Reservations:
             for product_id, quantity in sorted(items.items()):
                 if levels[product_id] < quantity:
                     state = await self.repo.stock_for_order(product_id, order_id)
-                    if state is not None and state.hold_state in ("held", "committed"):
+                    if state is not None and state.hold_state in LIVE:
                         continue
                     available = state.available if state else 0
                     if available < quantity:
@@ -245,28 +258,28 @@ class Reservations:
         """
         reason: RejectReason
         if isinstance(error, InsufficientStock):
-            reason = "insufficient"
+            reason = RejectReason.INSUFFICIENT
             details = json.dumps([s.model_dump(mode="json") for s in error.short_items])
         else:
-            reason = "unknown_product"
+            reason = RejectReason.UNKNOWN_PRODUCT
             details = json.dumps(error.extra["product_ids"])
         applied, status = await self.repo.reject(order_id, clock.now(), reason, details)
         if status in STANDING:
             return
         await self._release_holds(order_id, items)
-        if applied and reason == "insufficient":
+        if applied and reason is RejectReason.INSUFFICIENT:
             RESERVATIONS.labels("insufficient").inc()
-        if applied or status == "rejected":
+        if applied or status is ReservationStatus.REJECTED:
             raise error
         raise ReservationClosed(order_id, str(status))
 
     @staticmethod
     def _closed_error(record: ReservationRecord) -> Exception:
         """What a request for a closed reservation gets: a rejection's own answer again."""
-        if record.status == "rejected" and record.details is not None:
-            if record.reason == "insufficient":
+        if record.status is ReservationStatus.REJECTED and record.details is not None:
+            if record.reason is RejectReason.INSUFFICIENT:
                 return InsufficientStock([ShortItem(**s) for s in json.loads(record.details)])
-            if record.reason == "unknown_product":
+            if record.reason is RejectReason.UNKNOWN_PRODUCT:
                 return ProductNotFound([UUID(p) for p in json.loads(record.details)])
         return ReservationClosed(record.order_id, record.status)
 
@@ -283,7 +296,9 @@ class Reservations:
             raise ReservationNotFound(order_id)
         status: ReservationStatus | None = record.status
         while status in OPEN:
-            applied, status = await self.repo.transition(order_id, status, "released", clock.now())
+            applied, status = await self.repo.transition(
+                order_id, status, ReservationStatus.RELEASED, clock.now()
+            )
             if applied:
                 RESERVATIONS.labels("released").inc()
                 break
@@ -296,11 +311,13 @@ class Reservations:
         if record is None:
             raise ReservationNotFound(order_id)
         status: ReservationStatus | None = record.status
-        if status == "held":
-            applied, status = await self.repo.transition(order_id, "held", "committed", clock.now())
+        if status is ReservationStatus.HELD:
+            applied, status = await self.repo.transition(
+                order_id, ReservationStatus.HELD, ReservationStatus.COMMITTED, clock.now()
+            )
             if applied:
                 RESERVATIONS.labels("committed").inc()
-        if status != "committed":
+        if status is not ReservationStatus.COMMITTED:
             raise ReservationClosed(order_id, str(status))
         for product_id in sorted(record.items):
             await self.repo.commit_hold(product_id, order_id)
@@ -315,11 +332,12 @@ class Reservations:
         """
         now = now or clock.now()
         released = 0
-        statuses: tuple[ReservationStatus, ...] = ("held", "pending")
-        for status in statuses:
+        for status in (ReservationStatus.HELD, ReservationStatus.PENDING):
             expired = await self.repo.expired_reservations(status, now, self.settings.sweep_batch)
             for order_id in expired:
-                applied, _ = await self.repo.transition(order_id, status, "released", clock.now())
+                applied, _ = await self.repo.transition(
+                    order_id, status, ReservationStatus.RELEASED, clock.now()
+                )
                 if not applied:
                     continue  # committed, released or rejected meanwhile
                 record = await self.repo.get_reservation(order_id)
@@ -361,7 +379,7 @@ class Reservations:
 
     async def _release_hold(self, order_id: UUID, product_id: UUID, deadline: float) -> None:
         def settled(state: StockState | None) -> bool | None:
-            live = state is not None and state.hold_state in ("held", "committed")
+            live = state is not None and state.hold_state in LIVE
             return None if live else True
 
         async def write(state: StockState | None) -> StockState | None:

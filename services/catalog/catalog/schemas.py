@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -134,7 +135,15 @@ class CategoryList(BaseModel):
 
 # --- internal stock API ---------------------------------------------------------------------
 
-ReservationStatus = Literal["pending", "held", "committed", "released", "rejected"]
+
+class ReservationStatus(StrEnum):
+    """Where a reservation is (reservations.py draws the state machine)."""
+
+    PENDING = "pending"
+    HELD = "held"
+    COMMITTED = "committed"
+    RELEASED = "released"
+    REJECTED = "rejected"
 
 
 class ReservationItem(BaseModel):

@@ -10,8 +10,16 @@ from decimal import Decimal
 import pytest
 from catalog import cursor
 from catalog.listing import ScanPlan
-from catalog.repository import ListingRow, ProductRecord
-from catalog.schemas import ProductCreate, ProductPatch, ProductQuery, ReservationRequest
+from catalog.repository import HoldState, ListingRow, ProductRecord, StockState
+from catalog.reservations import HoldOutcome, hold_outcome
+from catalog.schemas import (
+    ProductCreate,
+    ProductPatch,
+    ProductQuery,
+    Reservation,
+    ReservationRequest,
+    ReservationStatus,
+)
 from catalog.seed import CATALOG, generate, product_id
 from kit import clock
 from kit.cursor import InvalidCursor
@@ -203,3 +211,28 @@ def test_seed_data_is_deterministic_and_realistic() -> None:
         assert Decimal(low) <= p.price <= Decimal(high) + 1
         assert 0 <= p.stock <= 500 and p.description
     assert any(p.stock == 0 for _, p in first)
+
+
+@pytest.mark.parametrize(
+    ("hold", "available", "outcome"),
+    [
+        (None, 5, None),  # no hold yet, enough units: take them
+        (None, 1, HoldOutcome.SHORT),
+        (HoldState.HELD, 0, HoldOutcome.HELD),
+        (HoldState.COMMITTED, 0, HoldOutcome.HELD),
+        (HoldState.RELEASED, 5, HoldOutcome.CLOSED),
+    ],
+)
+def test_hold_outcome(hold: HoldState | None, available: int, outcome: HoldOutcome | None) -> None:
+    assert hold_outcome(StockState(available, hold, 2 if hold else 0), 2) is outcome
+    assert hold_outcome(None, 2) is HoldOutcome.UNKNOWN
+
+
+def test_statuses_keep_their_stored_and_public_values() -> None:
+    assert [s.value for s in ReservationStatus] == [
+        "pending", "held", "committed", "released", "rejected"
+    ]  # fmt: skip
+    assert [s.value for s in HoldState] == ["held", "committed", "released"]
+    assert Reservation.model_json_schema()["$defs"]["ReservationStatus"]["enum"] == list(
+        ReservationStatus
+    )

@@ -14,8 +14,9 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -28,8 +29,18 @@ from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
 from kit.topology import TOPOLOGY
 
 log = logging.getLogger("kit.auth")
-Role = Literal["user", "admin", "service"]
 ALGORITHM_BY_KTY = {"OKP": "EdDSA", "RSA": "RS256", "EC": "ES256"}
+
+
+class Role(StrEnum):
+    """The `role` claim of an access token."""
+
+    USER = "user"
+    ADMIN = "admin"
+    SERVICE = "service"  # another service, with a client-credentials token
+
+
+ROLES = frozenset(Role)
 
 
 class Principal(BaseModel):
@@ -135,10 +146,10 @@ class JWKSVerifier:
             raise Unauthorized("Token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("Invalid token") from exc
-        if claims.get("role") not in ("user", "admin", "service"):
+        if claims["role"] not in ROLES:
             raise Unauthorized("Invalid token role")
         return Principal(
-            id=str(claims["sub"]), username=str(claims.get("name", "")), role=claims["role"]
+            id=str(claims["sub"]), username=str(claims.get("name", "")), role=Role(claims["role"])
         )
 
 
@@ -166,7 +177,7 @@ async def _signed_in(
 ) -> Principal:
     if principal is None:
         raise Unauthorized("Sign in first: no bearer token")
-    if principal.role == "service":
+    if principal.role is Role.SERVICE:
         # Service identities are for internal endpoints only.
         raise Forbidden("Service tokens are accepted only on internal endpoints")
     return principal
@@ -189,5 +200,5 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
 MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 CurrentUser = Annotated[Principal, Depends(_signed_in)]
-AdminUser = Annotated[Principal, Depends(require_role("admin"))]
-ServiceCaller = Annotated[Principal, Depends(require_role("service"))]
+AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+ServiceCaller = Annotated[Principal, Depends(require_role(Role.SERVICE))]

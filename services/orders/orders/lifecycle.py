@@ -5,22 +5,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Literal
+from enum import StrEnum
 
 from kit.clock import utc
 
-Status = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
-STATUSES: tuple[Status, ...] = ("pending", "paid", "shipped", "delivered", "cancelled")
+
+class Status(StrEnum):
+    """Where an order is; the value is what the API shows and Cassandra stores."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+STATUSES: tuple[Status, ...] = tuple(Status)  # lifecycle order
 # The worker's path; an admin may take the same steps early.
-NEXT: dict[Status, Status] = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
-CANCELLABLE: frozenset[Status] = frozenset({"pending", "paid"})
-TERMINAL: frozenset[Status] = frozenset({"delivered", "cancelled"})
-RELEASE: Status = "cancelled"  # a schedule row for status `cancelled` means: release its stock
+NEXT: dict[Status, Status] = {
+    Status.PENDING: Status.PAID,
+    Status.PAID: Status.SHIPPED,
+    Status.SHIPPED: Status.DELIVERED,
+}
+CANCELLABLE: frozenset[Status] = frozenset({Status.PENDING, Status.PAID})
+TERMINAL: frozenset[Status] = frozenset({Status.DELIVERED, Status.CANCELLED})
+RELEASE = Status.CANCELLED  # a schedule row for status `cancelled` means: release its stock
 
 
 def can_transition(current: Status, target: Status) -> bool:
     """True when `current -> target` is a step of the lifecycle."""
-    if target == "cancelled":
+    if target is Status.CANCELLED:
         return current in CANCELLABLE
     return NEXT.get(current) == target
 

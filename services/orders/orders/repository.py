@@ -47,7 +47,7 @@ class OrderRecord:
         return cls(
             id=row["id"],
             user_id=row["user_id"],
-            status=row["status"],
+            status=Status(row["status"]),
             items=[
                 OrderItem(i.product_id, i.name, i.unit_price, i.quantity)
                 for i in row.get("items") or []
@@ -55,7 +55,7 @@ class OrderRecord:
             total=row["total"],
             created_at=clock.utc(row["created_at"]),
             updated_at=clock.utc(row["updated_at"]),
-            history={s: clock.utc(at) for s, at in (row.get("history") or {}).items()},
+            history={Status(s): clock.utc(at) for s, at in (row.get("history") or {}).items()},
         )
 
 
@@ -104,9 +104,9 @@ class OrdersRepository:
         """Create the order unless it exists; whether this call created it."""
         applied, _ = await self.db.applied(
             "INSERT INTO orders (id, user_id, status, items, total, created_at, updated_at, "
-            "history) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) IF NOT EXISTS",
-            (order_id, user_id, [astuple(i) for i in items], total, created_at, created_at,
-             {"pending": created_at}),
+            "history) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+            (order_id, user_id, Status.PENDING, [astuple(i) for i in items], total, created_at,
+             created_at, {Status.PENDING: created_at}),
             name="order_insert",
         )  # fmt: skip
         return applied
@@ -199,7 +199,13 @@ class OrdersRepository:
             name="order_events",
         )
         return [
-            OrderEvent(clock.utc(r["at"]), r["status"], r["previous"], r["actor"]) for r in rows
+            OrderEvent(
+                clock.utc(r["at"]),
+                Status(r["status"]),
+                Status(r["previous"]) if r["previous"] is not None else None,
+                r["actor"],
+            )
+            for r in rows
         ]
 
     # --- the lifecycle schedule ---------------------------------------------------------------
@@ -227,5 +233,6 @@ class OrdersRepository:
             name="schedule_due",
         )
         return [
-            DueStep(r["bucket"], clock.utc(r["due_at"]), r["order_id"], r["status"]) for r in rows
+            DueStep(r["bucket"], clock.utc(r["due_at"]), r["order_id"], Status(r["status"]))
+            for r in rows
         ]

@@ -33,7 +33,7 @@ ORDERS_TOTAL = labelled_counter(
     "store_orders_total",
     "Orders entering each status (creation counts as pending)",
     "status",
-    ("pending", "paid", "shipped", "delivered", "cancelled"),
+    lifecycle.STATUSES,
 )
 DELIVERY_SECONDS = Histogram(
     "store_order_delivery_seconds",
@@ -107,12 +107,12 @@ class OrdersService:
             raise BadTotal(expected, request.total)
         created_at = clock.now()
         bucket = bucket_of(request.order_id, self.buckets)
-        first_due = lifecycle.due_at("pending", created_at, self.delays)
+        first_due = lifecycle.due_at(Status.PENDING, created_at, self.delays)
         assert first_due is not None
         # Dependents first, order last: if this process dies in between, the worker finds a
         # schedule row without an order (dropped later) rather than an order nobody advances.
         await self.repo.index_for_user(request.user_id, created_at, request.order_id)
-        first_step = DueStep(bucket, first_due, request.order_id, "pending")
+        first_step = DueStep(bucket, first_due, request.order_id, Status.PENDING)
         await self.repo.schedule(first_step)
         created = await self.repo.insert_order(
             request.order_id,
@@ -122,8 +122,10 @@ class OrdersService:
             created_at,
         )
         if created:
-            ORDERS_TOTAL.labels("pending").inc()
-            await self.repo.record_event(request.order_id, created_at, "pending", None, "checkout")
+            ORDERS_TOTAL.labels(Status.PENDING).inc()
+            await self.repo.record_event(
+                request.order_id, created_at, Status.PENDING, None, "checkout"
+            )
             return to_order(await self._get(request.order_id)), True
         # A replay: drop what this attempt wrote, keep (and repair) the original's rows.
         await self.repo.unschedule(first_step)
@@ -206,7 +208,7 @@ class OrdersService:
         if order is None or not self._may_see(principal, order):
             raise OrderNotFound(order_id)
         return await self.change_status(
-            order, "cancelled", actor=f"{principal.role}:{principal.id}"
+            order, Status.CANCELLED, actor=f"{principal.role}:{principal.id}"
         )
 
     async def set_status(self, principal: Principal, order_id: uuid.UUID, target: Status) -> Order:
@@ -218,10 +220,10 @@ class OrdersService:
         for _ in range(5):  # the worker may move it meanwhile; re-decide from the new state
             if not lifecycle.can_transition(order.status, target):
                 raise InvalidTransition(order.status, target)
-            if target == "paid" and await self.stock.commit(order.id) is Outcome.GONE:
+            if target is Status.PAID and await self.stock.commit(order.id) is Outcome.GONE:
                 raise ReservationGone(order.id)
             if await self._transition(order, target, actor=actor):
-                if target == "cancelled":
+                if target is Status.CANCELLED:
                     await self.release_now(order.id)
                 return to_order(await self._get(order.id))
             order = await self._get(order.id)
@@ -249,7 +251,7 @@ class OrdersService:
         if not await self.repo.transition(order_id, current, target, at):
             return False
         ORDERS_TOTAL.labels(target).inc()
-        if target == "delivered":
+        if target is Status.DELIVERED:
             DELIVERY_SECONDS.observe((at - order.created_at).total_seconds())
         await self._schedule(order_id, target, at)
         await self.repo.record_event(order_id, at, target, current, actor)
@@ -295,12 +297,12 @@ class OrdersService:
 
     async def _advance(self, order: OrderRecord) -> None:
         target = NEXT[order.status]
-        if order.status == "pending" and await self.stock.commit(order.id) is Outcome.GONE:
+        if order.status is Status.PENDING and await self.stock.commit(order.id) is Outcome.GONE:
             # The hold expired or was released before anyone committed it: no stock, no sale.
-            target = "cancelled"
+            target = Status.CANCELLED
         if not await self._transition(order, target, actor="lifecycle"):
             fresh = await self.repo.get(order.id)
             if fresh is not None:
                 await self.ensure_scheduled(fresh)
-        elif target == "cancelled":
+        elif target is Status.CANCELLED:
             await self.release_now(order.id)

@@ -13,7 +13,7 @@ from kit import clock
 from orders import lifecycle
 from orders.lifecycle import STATUSES, Status, can_transition
 from orders.repository import OrderItem, OrderRecord
-from orders.schemas import CreateOrder
+from orders.schemas import CreateOrder, Order
 from orders.service import order_total, same_contents
 
 DELAYS = {"pending": 2.0, "paid": 3.0, "shipped": 4.0}
@@ -38,8 +38,8 @@ T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
         ("cancelled", "paid", False),
     ],
 )
-def test_transition_table(current: Status, target: Status, allowed: bool) -> None:
-    assert can_transition(current, target) is allowed
+def test_transition_table(current: str, target: str, allowed: bool) -> None:
+    assert can_transition(Status(current), Status(target)) is allowed
 
 
 def test_every_path_reaches_a_terminal_state_without_repeating() -> None:
@@ -53,12 +53,12 @@ def test_every_path_reaches_a_terminal_state_without_repeating() -> None:
 
 
 def test_due_times_are_deterministic() -> None:
-    assert lifecycle.due_at("pending", T0, DELAYS) == T0 + timedelta(seconds=2)
-    assert lifecycle.due_at("paid", T0, DELAYS) == T0 + timedelta(seconds=3)
-    assert lifecycle.due_at("shipped", T0, DELAYS) == T0 + timedelta(seconds=4)
-    assert lifecycle.due_at("delivered", T0, DELAYS) is None
+    assert lifecycle.due_at(Status.PENDING, T0, DELAYS) == T0 + timedelta(seconds=2)
+    assert lifecycle.due_at(Status.PAID, T0, DELAYS) == T0 + timedelta(seconds=3)
+    assert lifecycle.due_at(Status.SHIPPED, T0, DELAYS) == T0 + timedelta(seconds=4)
+    assert lifecycle.due_at(Status.DELIVERED, T0, DELAYS) is None
     # a cancelled order's row means "release its stock", due at once
-    assert lifecycle.due_at("cancelled", T0, DELAYS) == T0
+    assert lifecycle.due_at(Status.CANCELLED, T0, DELAYS) == T0
 
 
 def test_bucket_is_stable_and_in_range() -> None:
@@ -74,9 +74,9 @@ def test_now_has_millisecond_precision() -> None:
 def test_history_is_ordered_by_time_then_lifecycle() -> None:
     naive = T0.replace(tzinfo=None)
     history: dict[Status, datetime] = {
-        "shipped": naive + timedelta(seconds=2),
-        "pending": naive,
-        "paid": naive,
+        Status.SHIPPED: naive + timedelta(seconds=2),
+        Status.PENDING: naive,
+        Status.PAID: naive,
     }
     assert [s for s, _ in lifecycle.ordered_history(history)] == ["pending", "paid", "shipped"]
     assert all(at.tzinfo is UTC for _, at in lifecycle.ordered_history(history))
@@ -109,14 +109,20 @@ def test_same_contents_detects_a_different_order() -> None:
     stored = OrderRecord(
         id=request.order_id,
         user_id="u1",
-        status="pending",
+        status=Status.PENDING,
         items=[OrderItem(uuid.UUID(int=2), "x", Decimal("1.5"), 2)],
         total=Decimal("3"),
         created_at=T0,
         updated_at=T0,
-        history={"pending": T0},
+        history={Status.PENDING: T0},
     )
     assert same_contents(stored, request)
     assert not same_contents(replace(stored, user_id="u2"), request)
     changed = [OrderItem(uuid.UUID(int=2), "x", Decimal("1.5"), 3)]
     assert not same_contents(replace(stored, items=changed), request)
+
+
+def test_statuses_keep_their_public_values() -> None:
+    """The API and Cassandra carry the values; the enum must not change them."""
+    assert [s.value for s in STATUSES] == ["pending", "paid", "shipped", "delivered", "cancelled"]
+    assert Order.model_json_schema()["$defs"]["Status"]["enum"] == list(STATUSES)

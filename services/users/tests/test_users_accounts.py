@@ -402,6 +402,7 @@ async def test_admin_changes_roles(
         f"/users/{account.id}/role", json={"role": "service"}, headers=admin_headers
     )
     assert bad.status_code == 422
+    assert bad.json()["errors"][0]["msg"] == "Input should be 'user' or 'admin'"
     missing = await client.patch(
         f"/users/{uuid.uuid4()}/role", json={"role": "admin"}, headers=admin_headers
     )

@@ -33,7 +33,7 @@ from users.config import UsersSettings
 from users.errors import EmailTaken, UsernameTaken
 from users.passwords import Passwords
 from users.repository import MIGRATIONS, UsersRepository
-from users.schemas import RegisterIn
+from users.schemas import AssignableRole, RegisterIn
 from users.service import UsersService
 from users.tokens import TokenIssuer
 
@@ -101,7 +101,9 @@ def _admin_parser() -> argparse.ArgumentParser:
     )
     set_role = commands.add_parser("set-role", help="change an account's role")
     set_role.add_argument("--username", required=True)
-    set_role.add_argument("--role", choices=["user", "admin"], required=True)
+    set_role.add_argument(
+        "--role", choices=list(AssignableRole), type=AssignableRole, required=True
+    )
     return parser
 
 
@@ -138,7 +140,7 @@ async def _admin(args: argparse.Namespace, settings: UsersSettings) -> int:
                 email=args.email,
                 password=_read_password(args.password_file),
             )
-            user = await service.register(data, role="admin")
+            user = await service.register(data, role=AssignableRole.ADMIN)
             print(f"created administrator {user.username} ({user.id})")
             return 0
         user_row = await service.find_by_username(args.username)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,15 @@ from users.schemas import AssignableRole
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ClaimKind = Literal["username", "email"]
+
+
+class TokenUse(Enum):
+    """What presenting a refresh token did to it."""
+
+    MARKED = "marked"  # this call used it
+    REUSED = "reused"  # it was used already: a replay
+    GONE = "gone"  # it expired meanwhile
+
 
 USER_COLUMNS = "id, username, email, password_hash, role, created_at, updated_at"
 
@@ -43,7 +53,8 @@ class UserRecord:
             username=row["username"],
             email=row["email"],
             password_hash=row["password_hash"],
-            role="admin" if row["role"] == "admin" else "user",
+            # anything but admin is an ordinary account
+            role=AssignableRole.ADMIN if row["role"] == "admin" else AssignableRole.USER,
             created_at=clock.utc(row["created_at"]),
         )
 
@@ -231,11 +242,8 @@ class UsersRepository:
             row["family_id"], row["user_id"], clock.utc(expires_at) if expires_at else None
         )
 
-    async def mark_refresh_token_used(
-        self, token_hash: str, now: datetime, ttl: int
-    ) -> Literal["marked", "reused", "gone"]:
-        """Compare-and-set `used` false → true: "marked" if this call did it, "reused" if
-        the token was used already, "gone" if it expired meanwhile."""
+    async def mark_refresh_token_used(self, token_hash: str, now: datetime, ttl: int) -> TokenUse:
+        """Compare-and-set `used` false → true."""
         applied, row = await self.db.applied(
             "UPDATE refresh_tokens USING TTL ? SET used = true, used_at = ? "
             "WHERE token_hash = ? IF used = false",
@@ -243,8 +251,8 @@ class UsersRepository:
             name="use_refresh_token",
         )
         if applied:
-            return "marked"
-        return "reused" if row.get("used") else "gone"
+            return TokenUse.MARKED
+        return TokenUse.REUSED if row.get("used") else TokenUse.GONE
 
     async def create_family(
         self, family_id: uuid.UUID, user_id: uuid.UUID, now: datetime, ttl: int

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 Username = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[a-zA-Z0-9_.-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-AssignableRole = Literal["user", "admin"]
+
+
+class AssignableRole(StrEnum):
+    """The roles an account can hold (`service` comes only with client credentials)."""
+
+    USER = "user"
+    ADMIN = "admin"
 
 
 class RegisterIn(BaseModel):

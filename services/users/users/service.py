@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 from kit import clock
 from kit import cursor as cursors
-from kit.auth import Principal
+from kit.auth import Principal, Role
 from kit.cursor import InvalidCursor
 
 from users import metrics
@@ -27,7 +27,7 @@ from users.errors import (
     WrongCurrentPassword,
 )
 from users.passwords import Passwords
-from users.repository import Claim, ClaimKind, UserRecord, UsersRepository
+from users.repository import Claim, ClaimKind, TokenUse, UserRecord, UsersRepository
 from users.schemas import (
     AssignableRole,
     MeUpdate,
@@ -84,7 +84,9 @@ class UsersService:
 
     # --- registration -------------------------------------------------------------------
 
-    async def register(self, data: RegisterIn, *, role: AssignableRole = "user") -> UserOut:
+    async def register(
+        self, data: RegisterIn, *, role: AssignableRole = AssignableRole.USER
+    ) -> UserOut:
         """Claim username then email with lightweight transactions; a failed second claim
         releases the first, so concurrent duplicates end with exactly one account."""
         password_hash = await self.passwords.hash(data.password)
@@ -165,7 +167,7 @@ class UsersService:
     async def _issue_pair(self, user: UserRecord, *, family_id: uuid.UUID | None) -> TokenPair:
         s = self.settings
         access = self.issuer.access_token(
-            sub=str(user.id), name=user.username, role=user.role, ttl=s.access_token_ttl
+            sub=str(user.id), name=user.username, role=Role(user.role), ttl=s.access_token_ttl
         )
         refresh = new_refresh_token()
         now = clock.now()
@@ -201,7 +203,7 @@ class UsersService:
         if not await self._family_active(family_id):
             raise InvalidRefreshToken()
         outcome = await self.repo.mark_refresh_token_used(token_hash, now, remaining)
-        if outcome == "reused":
+        if outcome is TokenUse.REUSED:
             await self._revoke(family_id)
             metrics.REFRESH_REUSE.inc()
             log.warning(
@@ -209,7 +211,7 @@ class UsersService:
                 family_id,
                 token.user_id,
             )
-        if outcome != "marked":
+        if outcome is not TokenUse.MARKED:
             raise InvalidRefreshToken()
         user = await self.repo.get_user(token.user_id)
         if user is None:
@@ -305,7 +307,7 @@ class UsersService:
         data = RegisterIn(username=username, email=email, password=password)
         existing = await self.find_by_username(username)
         if existing is not None:
-            if existing.role != "admin":
+            if existing.role is not AssignableRole.ADMIN:
                 log.error(
                     "bootstrap admin %r exists with role %r; not promoting it (use users-admin)",
                     username,
@@ -313,7 +315,7 @@ class UsersService:
                 )
             return False
         try:
-            await self.register(data, role="admin")
+            await self.register(data, role=AssignableRole.ADMIN)
         except UsernameTaken:
             return False  # another replica created it just now
         log.info("created administrator %r", username)
@@ -331,7 +333,7 @@ class UsersService:
         token = self.issuer.access_token(
             sub=f"service:{client_id}",
             name=client_id,
-            role="service",
+            role=Role.SERVICE,
             ttl=self.settings.service_token_ttl,
         )
         metrics.SERVICE_TOKENS.labels("success").inc()
