@@ -76,46 +76,17 @@ async def test_users_admin_cli(
     def run(*argv: str) -> Any:
         return asyncio.to_thread(admin_main, list(argv))
 
-    assert (
-        await run(
-            "create",
-            "--username",
-            name,
-            "--email",
-            f"{name}@example.com",
-            "--password-file",
-            str(password_file),
-        )
-        == 0
-    )
+    def create(username: str, email: str) -> Any:
+        password = ("--password-file", str(password_file))
+        return run("create", "--username", username, "--email", email, *password)
+
+    assert await create(name, f"{name}@example.com") == 0
     pair = await login(client, name, "cli-password-0123")
     me = await client.get("/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert me.json()["role"] == "admin"
     # Taken username, invalid email, role changes.
-    assert (
-        await run(
-            "create",
-            "--username",
-            name,
-            "--email",
-            f"other-{name}@example.com",
-            "--password-file",
-            str(password_file),
-        )
-        == 1
-    )
-    assert (
-        await run(
-            "create",
-            "--username",
-            unique("cli"),
-            "--email",
-            "nope",
-            "--password-file",
-            str(password_file),
-        )
-        == 2
-    )
+    assert await create(name, f"other-{name}@example.com") == 1
+    assert await create(unique("cli"), "nope") == 2
     user = await new_account(client)
     assert await run("set-role", "--username", user.username, "--role", "admin") == 0
     refreshed = await client.post("/refresh", json={"refresh_token": user.refresh_token})
