@@ -10,8 +10,11 @@ from enum import StrEnum
 from kit.clock import utc
 
 
+# The values are what the API shows and Cassandra stores; the docstring is the schema's
+# description in the OpenAPI document.
 class Status(StrEnum):
-    """Where an order is; the value is what the API shows and Cassandra stores."""
+    """Where the order is in its lifecycle: pending → paid → shipped → delivered, or
+    cancelled (from pending or paid)."""
 
     PENDING = "pending"
     PAID = "paid"

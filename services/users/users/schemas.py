@@ -14,7 +14,7 @@ Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
 class AssignableRole(StrEnum):
-    """The roles an account can hold (`service` comes only with client credentials)."""
+    """A role an account can hold."""
 
     USER = "user"
     ADMIN = "admin"
