@@ -12,21 +12,9 @@ from kit.money import money
 from catalog import cursor
 from catalog.config import CatalogSettings
 from catalog.readcache import CachedReads, Slice
+from catalog.render import Rendered
 from catalog.repository import ALL, CatalogRepository, ListingRow, ProductRecord, SortField
 from catalog.schemas import CategoryCount, Product, ProductPage, ProductQuery
-
-
-def to_product(record: ProductRecord, stock: int) -> Product:
-    return Product(
-        id=record.id,
-        name=record.name,
-        description=record.description,
-        category=record.category,
-        price=record.price,
-        stock=stock,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
 
 
 def cents(bound: Decimal | None, rounding: str) -> Decimal | None:
@@ -104,11 +92,16 @@ class Listing:
     """The read side of the product list: sorted, filtered pages and category counts."""
 
     def __init__(
-        self, repo: CatalogRepository, settings: CatalogSettings, reads: CachedReads
+        self,
+        repo: CatalogRepository,
+        settings: CatalogSettings,
+        reads: CachedReads,
+        rendered: Rendered | None = None,
     ) -> None:
         self.repo = repo
         self.settings = settings
         self.reads = reads
+        self.rendered = rendered or Rendered()
         self._category_cache: tuple[float, list[CategoryCount]] | None = None
         self._category_lock = asyncio.Lock()
 
@@ -152,7 +145,7 @@ class Listing:
             for row in take:
                 record = records.get(row.id)
                 if record is not None and plan.product_matches(row, record):
-                    items.append(to_product(record, levels.get(row.id, 0)))
+                    items.append(self.rendered.product(record, levels.get(row.id, 0)))
             # Everything up to the last row taken has been looked at; when the page filled
             # up before the chunk ended, the rest of the chunk is for the next page.
             last = take[-1] if len(take) == wanted else rows[-1]

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from kit.auth import AdminUser, ServiceCaller
 
+from catalog.render import JSONBytes
 from catalog.schemas import (
     CategoryList,
     Product,
@@ -36,15 +37,17 @@ public = APIRouter(tags=["catalog"])
 internal = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
 
 
+# These two return their JSON already serialized (catalog/render.py); response_model still
+# documents them.
 @public.get("/products", response_model=ProductPage)
-async def list_products(service: Service, query: Annotated[ProductQuery, Query()]) -> ProductPage:
+async def list_products(service: Service, query: Annotated[ProductQuery, Query()]) -> Response:
     """Products sorted by `sort`, filtered; walk `next_cursor` until it is null."""
-    return await service.listing.list_products(query)
+    return JSONBytes(service.rendered.page(await service.listing.list_products(query)))
 
 
 @public.get("/products/{product_id}", response_model=Product)
-async def get_product(service: Service, product_id: UUID) -> Product:
-    return await service.get_product(product_id)
+async def get_product(service: Service, product_id: UUID) -> Response:
+    return JSONBytes(service.rendered.json(await service.get_product(product_id)))
 
 
 @public.get("/categories", response_model=CategoryList)

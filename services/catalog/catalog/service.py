@@ -14,8 +14,9 @@ from prometheus_client import Counter
 from catalog.cas import compare_and_set
 from catalog.config import CatalogSettings
 from catalog.errors import ProductNotFound
-from catalog.listing import Listing, to_product
+from catalog.listing import Listing
 from catalog.readcache import CachedReads
+from catalog.render import Rendered, to_product
 from catalog.repository import CatalogRepository, ProductRecord
 from catalog.reservations import Reservations
 from catalog.schemas import Product, ProductCreate, ProductPatch
@@ -28,7 +29,8 @@ class CatalogService:
         self.repo = repo
         self.settings = settings
         self.reads = CachedReads(repo, settings.read_cache_seconds)
-        self.listing = Listing(repo, settings, self.reads)
+        self.rendered = Rendered()
+        self.listing = Listing(repo, settings, self.reads, self.rendered)
         self.reservations = Reservations(repo, settings, self.reads)
 
     async def get_product(self, product_id: UUID) -> Product:
@@ -38,7 +40,7 @@ class CatalogService:
         if product_id not in records:
             raise ProductNotFound([product_id])
         PRODUCT_VIEWS.inc()
-        return to_product(records[product_id], levels.get(product_id, 0))
+        return self.rendered.product(records[product_id], levels.get(product_id, 0))
 
     async def create_product(self, data: ProductCreate, product_id: UUID | None = None) -> Product:
         """Create (or, with a known id, overwrite) a product. The seeder uses this path too."""
