@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from kit.settings import ServiceSettings, service_config
+from kit.settings import ServiceSettings
 from kit.topology import TOPOLOGY
 from pydantic import Field
 
 ME = TOPOLOGY.service("catalog")
 
 
-class CatalogSettings(ServiceSettings):
-    model_config = service_config(ME.env_prefix)
-
+class CatalogSettings(ServiceSettings, env_prefix=ME.env_prefix):
     service_name: str = ME.name
     port: int = ME.port
     cassandra_keyspace: str = ME.keyspace

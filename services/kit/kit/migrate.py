@@ -17,7 +17,7 @@ from pathlib import Path
 from kit.app import connect_with_retry
 from kit.cassandra import CassandraDB
 from kit.migrations import migrate
-from kit.settings import ServiceSettings, service_config
+from kit.settings import ServiceSettings
 from kit.topology import TOPOLOGY
 
 log = logging.getLogger("kit.migrate")
@@ -27,8 +27,7 @@ def settings_for(name: str) -> ServiceSettings:
     """The Cassandra settings of a service, read from its environment variables."""
     service = TOPOLOGY.service(name)
 
-    class Settings(ServiceSettings):
-        model_config = service_config(service.env_prefix)
+    class Settings(ServiceSettings, env_prefix=service.env_prefix):
         service_name: str = service.name
         cassandra_keyspace: str = service.keyspace
 

@@ -11,9 +11,10 @@ ISSUER = TOPOLOGY.issuer.local_url  # the local default; a cluster sets the URLs
 
 
 class ServiceSettings(BaseSettings):
-    """What every service needs; subclasses set `model_config = service_config("CATALOG_")`."""
+    """What every service needs. A service subclasses it with its env prefix and its
+    topology defaults: `class CartSettings(CallerSettings, env_prefix=ME.env_prefix)`."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
 
     service_name: str = Field(default="service", description="Name in logs, metrics and traces")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
@@ -81,10 +82,6 @@ class ServiceSettings(BaseSettings):
     health_peers: dict[str, str] = Field(
         default={}, description="JSON {service: readiness URL} for /health/aggregate"
     )
-
-
-def service_config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, extra="ignore", env_nested_delimiter="__")
 
 
 class CallerSettings(ServiceSettings):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from kit.settings import CallerSettings, service_config
+from kit.settings import CallerSettings
 from kit.topology import TOPOLOGY
 from pydantic import Field
 
 ME = TOPOLOGY.service("orders")
 
 
-class OrdersSettings(CallerSettings):
-    model_config = service_config(ME.env_prefix)
-
+class OrdersSettings(CallerSettings, env_prefix=ME.env_prefix):
     service_name: str = ME.name
     port: int = ME.port
     cassandra_keyspace: str = ME.keyspace

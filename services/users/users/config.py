@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kit.settings import ServiceSettings, service_config
+from kit.settings import ServiceSettings
 from kit.topology import TOPOLOGY
 from pydantic import Field, SecretStr
 
 ME = TOPOLOGY.service("users")
 
 
-class UsersSettings(ServiceSettings):
-    model_config = service_config(ME.env_prefix)
-
+class UsersSettings(ServiceSettings, env_prefix=ME.env_prefix):
     service_name: str = ME.name
     port: int = ME.port
     cassandra_keyspace: str = ME.keyspace
