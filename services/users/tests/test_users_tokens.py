@@ -131,6 +131,9 @@ def attacks(keys_dir: Path, account: Account) -> dict[str, str]:
         "unknown role": jwt.encode(
             claims_for(account, role="root"), real_key, "EdDSA", headers={"kid": kid}
         ),
+        "role not a string": jwt.encode(
+            claims_for(account, role=["admin"]), real_key, "EdDSA", headers={"kid": kid}
+        ),
         "unknown kid": jwt.encode(claims, impostor, "EdDSA", headers={"kid": "nope"}),
         "no kid": jwt.encode(claims, real_key, "EdDSA"),
         "garbage": "not.a.token",
