@@ -132,6 +132,7 @@ async def upsert_products(
     service: Service, _caller: ServiceCaller, body: ProductUpserts
 ) -> UpsertResult:
     """Create or overwrite products by id, idempotently (the operator's catalog seeding)."""
-    for item in body.items:
-        await service.create_product(ProductCreate(**item.model_dump(exclude={"id"})), item.id)
+    await service.upsert_products(
+        [(item.id, ProductCreate(**item.model_dump(exclude={"id"}))) for item in body.items]
+    )
     return UpsertResult(written=len(body.items))

@@ -1,8 +1,9 @@
 """Deterministic, realistic catalog data: `uv run catalog-seed --count 20000`.
 
 Product i always gets the id uuid5(NAMESPACE, "product-i") and the same fields for a given
-`--seed`, so reruns upsert the same rows. Writes go through CatalogService.create_product,
-the path POST /products takes, with a bounded number of products in flight.
+`--seed`, so reruns upsert the same rows. Writes go through CatalogService.upsert_products,
+the path of POST /products and of the operator's upserts, with a bounded number of products
+in flight.
 Settings come from the environment (CATALOG_ prefix), like the service itself.
 """
 
@@ -128,7 +129,7 @@ async def seed(
     count: int,
     seed: int = 42,
     *,
-    concurrency: int = 64,
+    concurrency: int = 200,
     settings: CatalogSettings | None = None,
     progress: bool = True,
 ) -> SeedResult:
@@ -136,23 +137,9 @@ async def seed(
     service = CatalogService(CatalogRepository(db), settings or CatalogSettings())
     products = generate(count, seed)
     bar = tqdm(total=count, unit="product", disable=not progress, file=sys.stderr, mininterval=0.5)
-
-    async def write(pid: uuid.UUID, data: ProductCreate) -> None:
-        await service.create_product(data, product_id=pid)
-        bar.update()
-
     started = time.perf_counter()
     try:
-        # Bounded fan-out: at most `concurrency` tasks exist at any time.
-        pending: set[asyncio.Task[None]] = set()
-        for pid, data in products:
-            if len(pending) >= concurrency:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()
-            pending.add(asyncio.create_task(write(pid, data)))
-        if pending:
-            await asyncio.gather(*pending)
+        await service.upsert_products(products, concurrency=concurrency, written=bar.update)
     finally:
         bar.close()
     return SeedResult(written=count, seconds=time.perf_counter() - started)
@@ -183,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="catalog-seed", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000, help="products (default 20000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--concurrency", type=int, default=64, help="products in flight")
+    parser.add_argument("--concurrency", type=int, default=200, help="products in flight")
     parser.add_argument(
         "--if-empty", action="store_true", help="do nothing when the catalog has products"
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from kit import clock
@@ -21,6 +23,7 @@ from catalog.repository import CatalogRepository, ProductRecord
 from catalog.reservations import Reservations
 from catalog.schemas import Product, ProductCreate, ProductPatch
 
+UPSERT_CHUNK = 50  # products per chunk of the bulk upserts (one read of their old records)
 PRODUCT_VIEWS = Counter("store_product_views_total", "Product detail views (GET /products/{id})")
 
 
@@ -43,19 +46,47 @@ class CatalogService:
         return self.rendered.product(records[product_id], levels.get(product_id, 0))
 
     async def create_product(self, data: ProductCreate, product_id: UUID | None = None) -> Product:
-        """Create (or, with a known id, overwrite) a product. The seeder uses this path too."""
-        now = clock.now()
+        """Create (or, with a known id, overwrite) a product."""
         old = await self.repo.get_product(product_id) if product_id else None
-        product_id = product_id or uuid4()
-        record = ProductRecord(
-            id=product_id,
-            name=data.name,
-            description=data.description,
-            category=data.category,
-            price=data.price,
-            created_at=old.created_at if old else now,
-            updated_at=now,
-        )
+        return await self._write(product_id or uuid4(), data, old)
+
+    async def upsert_products(
+        self,
+        products: Sequence[tuple[UUID, ProductCreate]],
+        *,
+        concurrency: int = 200,
+        written: Callable[[int], object] | None = None,
+    ) -> None:
+        """Create or overwrite products by id, as `create_product` does each (the seeder and
+        the operator's upserts), in chunks: one read of the chunk's old records, each stock
+        set by compare-and-set as always, the new products' rows in a few grouped writes
+        (`save_new_products`) and the existing ones' in a logged batch each. About
+        `concurrency` products are in flight; `written` gets the count of each chunk done."""
+        chunks = [products[i : i + UPSERT_CHUNK] for i in range(0, len(products), UPSERT_CHUNK)]
+        slots = asyncio.Semaphore(max(1, concurrency // UPSERT_CHUNK))
+
+        async def upsert(chunk: Sequence[tuple[UUID, ProductCreate]]) -> None:
+            async with slots:
+                olds = await self.repo.get_products([pid for pid, _ in chunk])
+                now = clock.now()
+                records = [_record(pid, data, olds.get(pid), now) for pid, data in chunk]
+                await asyncio.gather(*(self.set_stock(pid, data.stock) for pid, data in chunk))
+                await asyncio.gather(
+                    self.repo.save_new_products([r for r in records if r.id not in olds]),
+                    *(self.repo.save_product(r, olds[r.id]) for r in records if r.id in olds),
+                )
+                for pid, _ in chunk:
+                    self.reads.forget(pid)
+                self.listing.forget_categories()
+            if written is not None:
+                written(len(chunk))
+
+        await asyncio.gather(*(upsert(chunk) for chunk in chunks))
+
+    async def _write(
+        self, product_id: UUID, data: ProductCreate, old: ProductRecord | None
+    ) -> Product:
+        record = _record(product_id, data, old, clock.now())
         stock = await self.set_stock(product_id, data.stock)
         await self.repo.save_product(record, old)
         self.reads.forget(product_id)
@@ -110,3 +141,18 @@ class CatalogService:
             reread=lambda: self.repo.available(product_id),
             deadline=time.monotonic() + self.settings.reservation_deadline_seconds,
         )
+
+
+def _record(
+    product_id: UUID, data: ProductCreate, old: ProductRecord | None, now: datetime
+) -> ProductRecord:
+    """The record `data` makes of the product (`old`: its record before, if any)."""
+    return ProductRecord(
+        id=product_id,
+        name=data.name,
+        description=data.description,
+        category=data.category,
+        price=data.price,
+        created_at=old.created_at if old else now,
+        updated_at=now,
+    )
