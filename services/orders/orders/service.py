@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from kit import clock
-from kit.auth import Principal
+from kit.auth import Principal, Role
 from kit.errors import Forbidden, ServiceUnavailable
 from kit.metrics import labelled_counter
 from kit.money import money
@@ -165,7 +165,7 @@ class OrdersService:
         """The principal's orders, newest first. Admins may list another user's
         (`user_id`) or every order of the store (`everyone`, in storage order)."""
         size = limit or self.settings.page_size
-        if (everyone or user_id is not None) and principal.role != "admin":
+        if (everyone or user_id is not None) and principal.role is not Role.ADMIN:
             raise Forbidden("Only admins may list other users' orders")
         if everyone:
             items, next_cursor = await self.list_all(size, cursor)
@@ -199,7 +199,7 @@ class OrdersService:
 
     @staticmethod
     def _may_see(principal: Principal, order: OrderRecord) -> bool:
-        return principal.role == "admin" or order.user_id == principal.id
+        return principal.role is Role.ADMIN or order.user_id == principal.id
 
     # --- changes by people ------------------------------------------------------------------
 

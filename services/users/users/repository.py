@@ -35,6 +35,11 @@ class TokenUse(Enum):
 USER_COLUMNS = "id, username, email, password_hash, role, created_at, updated_at"
 
 
+def _role(stored: str | None) -> AssignableRole:
+    """Anything but admin is an ordinary account."""
+    return AssignableRole.ADMIN if stored == AssignableRole.ADMIN else AssignableRole.USER
+
+
 @dataclass(frozen=True)
 class UserRecord:
     """A `users` row."""
@@ -53,8 +58,7 @@ class UserRecord:
             username=row["username"],
             email=row["email"],
             password_hash=row["password_hash"],
-            # anything but admin is an ordinary account
-            role=AssignableRole.ADMIN if row["role"] == "admin" else AssignableRole.USER,
+            role=_role(row["role"]),
             created_at=clock.utc(row["created_at"]),
         )
 
