@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +27,29 @@ from kit.topology import TOPOLOGY
 
 from devstack import docker
 from k8s import cluster as kind
+from k8s import toolchain
 from k8s.cluster import Cluster, Release
 from k8s.log import progress
 
-READY_TIMEOUT = "600s"
+READY_TIMEOUT = 600.0  # seconds
+_SCHEMA_SCRIPT = """
+import asyncio, json, sys
+from cassandra.query import SimpleStatement
+from kit.cassandra import CassandraDB
+from kit.migrate import settings_for
+
+async def main() -> None:
+    db = CassandraDB(settings_for(sys.argv[1]))
+    await db.connect_async()
+    try:
+        query = f"SELECT version, applied_at FROM {db.keyspace}.schema_migrations"
+        rows = await db.rows(SimpleStatement(query))
+    finally:
+        db.close()
+    print(json.dumps({r["version"]: r["applied_at"].isoformat() for r in rows}))
+
+asyncio.run(main())
+"""
 _timings: list[tuple[str, float]] = []
 
 
@@ -90,19 +110,60 @@ class KindStore:
             credentials[key] = self.secret(ref["name"])[ref["key"]]
         return credentials
 
+    def helm(self, *args: str) -> str:
+        """helm against the cluster, in the release's namespace; returns stdout."""
+        helm = str(toolchain.ensure_one("helm"))
+        context = ["--kube-context", self.cluster.context, "--namespace", self.namespace]
+        done = subprocess.run([helm, *args, *context], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"helm {args[0]} failed: {done.stderr[-2000:]}"
+        return done.stdout
+
+    def schema_migrations(self, service: str) -> dict[int, str]:
+        """Version -> applied_at of a service's keyspace, read inside one of its pods with
+        its own settings (kit.migrate reads the same environment)."""
+        out = self.kubectl(
+            "exec",
+            f"deployment/{self.fullname(service)}",
+            "-c",
+            service,
+            "--",
+            "python",
+            "-c",
+            _SCHEMA_SCRIPT,
+            service,
+        )
+        return {int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()}
+
     def client(self, timeout: float = 15.0) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=timeout)
 
-    def wait_all_ready(self, timeout: str = READY_TIMEOUT) -> None:
-        """Every pod of the namespace that is meant to run (not a finished Job's) is ready."""
-        self.kubectl(
-            "wait",
-            "pods",
-            "--all",
-            "--for=condition=Ready",
-            "--field-selector=status.phase!=Succeeded",
-            f"--timeout={timeout}",
-        )
+    def unready_pods(self) -> list[str]:
+        """Pods meant to run (not a finished Job's, not terminating) that are not ready."""
+        pods = json.loads(self.kubectl("get", "pods", "-o", "json"))["items"]
+        live = [
+            pod
+            for pod in pods
+            if pod["status"].get("phase") != "Succeeded"
+            and not pod["metadata"].get("deletionTimestamp")
+        ]
+        if not live:
+            return ["(no pods)"]
+        return [
+            pod["metadata"]["name"]
+            for pod in live
+            if not any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in pod["status"].get("conditions", [])
+            )
+        ]
+
+    def wait_all_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while unready := self.unready_pods():
+            if time.monotonic() > deadline:
+                pods = self.kubectl("get", "pods", "-o", "wide")
+                raise AssertionError(f"pods not ready after {timeout:.0f}s: {unready}\n{pods}")
+            time.sleep(2)
 
 
 @contextmanager
@@ -126,7 +187,9 @@ def uncaptured(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
+# Package scope: the cluster goes away (when the fixture made it) as soon as the last test
+# of tests/e2e is done, not at the end of the whole run, which it would slow down.
+@pytest.fixture(scope="package")
 def kind_store(request: pytest.FixtureRequest) -> Iterator[KindStore]:
     cluster = Cluster()
     release = Release.from_skaffold()

@@ -31,10 +31,11 @@ labels:
   {{- include "store-lib.labels" . | nindent 2 }}
 {{- end }}
 
-{{/* <registry><repository>/<name>:<tag>; the tag defaults to the chart's appVersion. */}}
+{{/* <registry><repository>/<name>:<tag>; the tag is `tag` if given, else image.tag, else the
+chart's appVersion. */}}
 {{- define "store-lib.image" -}}
 {{- $image := .root.Values.image -}}
-{{- printf "%s%s/%s:%s" $image.registry $image.repository .name ($image.tag | default .root.Chart.AppVersion) -}}
+{{- printf "%s%s/%s:%s" $image.registry $image.repository .name (.tag | default $image.tag | default .root.Chart.AppVersion) -}}
 {{- end }}
 
 {{/* The `restricted` Pod Security Standard, pod level. */}}
