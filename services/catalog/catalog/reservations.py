@@ -189,7 +189,15 @@ class Reservations:
                 return
         deadline = self._deadline()
         for product_id, quantity in sorted(items.items()):
-            outcome, available = await self._hold_one(order_id, product_id, quantity, deadline)
+            # A fresh order whose level read above suffices starts from it instead of reading
+            # at SERIAL (two Paxos reads): the hold is conditional on that level, so a stale
+            # one only costs a lost round, which sends back the current values. (A level too
+            # low was read at SERIAL above; it may not decide alone that the item is short.)
+            enough = fresh and levels[product_id] >= quantity
+            start = StockState(levels[product_id], None, 0) if enough else None
+            outcome, available = await self._hold_one(
+                order_id, product_id, quantity, deadline, start
+            )
             if outcome is HoldOutcome.HELD:
                 continue
             if outcome is HoldOutcome.CLOSED:
@@ -211,9 +219,15 @@ class Reservations:
             return
 
     async def _hold_one(
-        self, order_id: UUID, product_id: UUID, quantity: int, deadline: float
+        self,
+        order_id: UUID,
+        product_id: UUID,
+        quantity: int,
+        deadline: float,
+        start: StockState | None = None,
     ) -> tuple[HoldOutcome, int]:
-        """Take one item for the order; (outcome, the available units last seen)."""
+        """Take one item for the order; (outcome, the available units last seen). `start`:
+        the state to try first, when it is known well enough (else read at SERIAL)."""
 
         def settled(state: StockState | None) -> tuple[HoldOutcome, int] | None:
             outcome = hold_outcome(state, quantity)
@@ -229,7 +243,7 @@ class Reservations:
             self.reads.forget_stock(product_id)
             return seen
 
-        return await self._change_hold(order_id, product_id, settled, write, deadline)
+        return await self._change_hold(order_id, product_id, settled, write, deadline, start)
 
     async def _change_hold(
         self,
@@ -238,14 +252,17 @@ class Reservations:
         settled: Callable[[StockState | None], R | None],
         write: Callable[[StockState | None], Awaitable[StockState | None]],
         deadline: float,
+        start: StockState | None = None,
     ) -> R:
-        """`compare_and_set` over the order's hold on the product, read at SERIAL."""
+        """`compare_and_set` over the order's hold on the product, from `start` or else
+        from the state read at SERIAL."""
 
         def read() -> Awaitable[StockState | None]:
             return self.repo.stock_for_order(product_id, order_id)
 
+        state = start if start is not None else await read()
         return await compare_and_set(
-            product_id, await read(), settled=settled, write=write, reread=read, deadline=deadline
+            product_id, state, settled=settled, write=write, reread=read, deadline=deadline
         )
 
     async def _reject(
