@@ -32,6 +32,7 @@ ROOT = HERE.parent
 NAME = os.environ.get("STORE_CLUSTER", "store")
 INGRESS_PORT = int(os.environ.get("STORE_INGRESS_PORT", "80"))
 ROLLOUT_TIMEOUT = "300s"
+OPERATOR_CRDS = ROOT / "charts" / "operator" / "crds"
 # kind drives Docker through its CLI: Debian's (20.10, matching the daemon) comes first.
 KIND_PATH = "/usr/sbin:/usr/bin:/sbin:/bin:" + os.environ.get("PATH", "")
 
@@ -225,6 +226,13 @@ def load_images(cluster: Cluster, refs: Sequence[str]) -> None:
 def install(cluster: Cluster, release: Release, *extra: str, timeout: str = "15m") -> None:
     """`helm upgrade --install` and wait until every pod is ready and every hook ran."""
     began = time.monotonic()
+    if release.enables("operator"):
+        # helm installs a chart's crds/ on the first install only: an upgrade that turns the
+        # operator on, or brings changed CRDs, would find them missing or stale.
+        progress("deploy", "applying the operator's CRDs (charts/operator/crds)")
+        cluster.kubectl(
+            "apply", "--server-side", "--force-conflicts", "-f", str(OPERATOR_CRDS), capture=True
+        )
     progress("deploy", f"helm upgrade --install {release.name} into {release.namespace}")
     helm = str(toolchain.ensure_one("helm"))
     with tempfile.TemporaryDirectory(prefix="chart-") as dest:

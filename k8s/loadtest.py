@@ -31,6 +31,7 @@ from k8s.log import progress
 TEMPLATE = "templates/loadtest.yaml"
 IMAGE = "loadtest"  # devstack/images.py's name, and the chart's section
 POLL_SECONDS = 5.0
+UNSCHEDULABLE_SECONDS = 60.0  # the scheduler retries meanwhile (another pod may go away)
 
 
 def with_job(release: kind.Release, sets: dict[str, str]) -> kind.Release:
@@ -65,6 +66,18 @@ def job_outcome(job: dict[str, object]) -> str | None:
     return None
 
 
+def unschedulable(pods: dict[str, object]) -> str | None:
+    """The scheduler's reason when the Job's pod cannot be placed (e.g. too little CPU)."""
+    items = pods.get("items")
+    for pod in items if isinstance(items, list) else []:
+        for condition in pod.get("status", {}).get("conditions", []):
+            if condition.get("type") == "PodScheduled" and condition.get("reason") == (
+                "Unschedulable"
+            ):
+                return str(condition.get("message", "unschedulable"))
+    return None
+
+
 def run(
     cluster: kind.Cluster, release: kind.Release, sets: dict[str, str], report_dir: Path
 ) -> tuple[str, Totals]:
@@ -88,6 +101,14 @@ def run(
         outcome = job_outcome(job)
         if outcome:
             break
+        selector = f"batch.kubernetes.io/job-name={name}"
+        pods = cluster.kubectl(*ns, "get", "pods", "-l", selector, "-o", "json", capture=True)
+        reason = unschedulable(json.loads(pods))
+        if reason and time.monotonic() - began > UNSCHEDULABLE_SECONDS:
+            raise kind.ClusterError(
+                f"the load test's pod cannot be scheduled ({reason}): lower "
+                "loadtest.resources.requests or free the node"
+            )
         time.sleep(POLL_SECONDS)
         if time.monotonic() - note >= 30:
             note = time.monotonic()
