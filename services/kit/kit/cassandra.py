@@ -252,7 +252,7 @@ class CassandraDB:
             if serial:
                 # Read the latest Paxos-committed value before a compare-and-set.
                 bound.consistency_level = ConsistencyLevel.LOCAL_SERIAL
-            if not tracing.enabled():
+            if not tracing.enabled() or not tracing.sampled(trace.get_current_span()):
                 result = await _bridge(
                     self.session.execute_async(bound, driver_params, paging_state=paging_state)
                 )

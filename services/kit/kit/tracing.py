@@ -3,10 +3,10 @@
 What it costs is kept small (docs/performance.md measures it): one server span per request
 (no per-message `http send`/`http receive` spans), one span per Cassandra query (kit's own
 in kit.cassandra, over the whole round trip; the driver instrumentation would add a second),
-spans exported in batches from a background thread. Sampling and batching follow the
-standard variables, read by the SDK: OTEL_TRACES_SAMPLER=parentbased_traceidratio with
-OTEL_TRACES_SAMPLER_ARG=0.1 keeps one trace in ten (default: every trace), OTEL_BSP_* tune
-the batches.
+spans exported in batches from a background thread, no query spans under a request that
+sampling dropped. Sampling and batching follow the standard variables, read by the SDK:
+OTEL_TRACES_SAMPLER=parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0.1 keeps one
+trace in ten (default: every trace), OTEL_BSP_* tune the batches.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ def setup_tracing(app: FastAPI, service_name: str, endpoint: str | None) -> bool
 def enabled() -> bool:
     """Whether this process traces (callers skip building spans that would be no-ops)."""
     return _provider is not None
+
+
+def sampled(span: trace.Span) -> bool:
+    """Whether work under `span` (the current one) is worth spans of its own: not when it
+    belongs to a request that sampling dropped, whose children would be built only to be
+    dropped too. Work outside any request (no valid span) starts traces of its own."""
+    return span.is_recording() or not span.get_span_context().is_valid
 
 
 def shutdown_tracing() -> None:
