@@ -73,6 +73,9 @@ class Config:
     scrape_interval: str = "15s"
     evaluation_interval: str = "15s"
     cassandra_metrics: str = "127.0.0.1:7070"
+    # The JMX exporter walks every table's MBeans: a scrape can take seconds on a busy node,
+    # and Prometheus needs it to finish within the job's interval.
+    cassandra_scrape_interval: str = "15s"
     telegram_api_url: str = ""  # "": Telegram's own API, but only once a bot is configured
     telegram_token_file: Path | None = None
     telegram_chat_id: str = ""
@@ -120,6 +123,7 @@ ENV_NAMES = {
     "scrape_interval": "STORE_SCRAPE_INTERVAL",
     "evaluation_interval": "STORE_EVALUATION_INTERVAL",
     "cassandra_metrics": "STORE_CASSANDRA_METRICS",
+    "cassandra_scrape_interval": "STORE_CASSANDRA_SCRAPE_INTERVAL",
     "telegram_api_url": "TELEGRAM_API_URL",
     "telegram_token_file": "TELEGRAM_BOT_TOKEN_FILE",
     "telegram_chat_id": "TELEGRAM_CHAT_ID",
@@ -244,6 +248,7 @@ def prometheus(
         **{f"{s.upper()}_UPSTREAM": cfg.upstreams[s] for s in SERVICES},
         "NGINX_EXPORTER_ADDR": f"127.0.0.1:{cfg.nginx_exporter_port}",
         "CASSANDRA_METRICS_ADDR": cfg.cassandra_metrics,
+        "CASSANDRA_SCRAPE_INTERVAL": cfg.cassandra_scrape_interval,
         "JAEGER_METRICS_ADDR": f"127.0.0.1:{cfg.jaeger_metrics_port}",
         "JAEGER_SPANMETRICS_ADDR": f"127.0.0.1:{cfg.jaeger_spanmetrics_port}",
         "PROMETHEUS_ADDR": f"127.0.0.1:{cfg.prometheus_port}",

@@ -60,6 +60,7 @@ def observed(stack: Stack, jaeger_ports: obs.Config) -> Iterator[Observed]:
         alertmanager_port=free_port(),
         cassandra_metrics=f"127.0.0.1:{cassandra.Settings.from_env().metrics_port}",
         scrape_interval="1s",
+        cassandra_scrape_interval="5s",
         evaluation_interval="1s",
     )
     procs = [

@@ -48,6 +48,7 @@ def alerting_stack(
         cassandra_metrics=f"127.0.0.1:{free_port()}",
         jaeger_metrics_port=free_port(),
         scrape_interval="1s",
+        cassandra_scrape_interval="5s",
         evaluation_interval="1s",
         telegram_api_url=telegram.url,
         telegram_token_file=token_file,

@@ -54,6 +54,9 @@ def test_generator_seed_lands_in_the_catalog(namespace: str, stack: Stack) -> No
     with operator(namespace):
         create(namespace, PLURAL, "CatalogSeed", "demo", spec)
         status = wait_for("seeding done", lambda: phase(namespace, "demo", "Ready"), 60)
+        # kopf posts events from a queue of its own, after the status patch: wait for them
+        # while the operator still runs.
+        wait_for("the Seeded event", lambda: "Seeded" in events(namespace), 30)
     assert (status["seededCount"], status["progress"]) == (30, "30/30")
     assert status["observedGeneration"] == get(namespace, PLURAL, "demo")["metadata"]["generation"]
     assert (
