@@ -70,6 +70,24 @@ class Cluster:
         inspect = ["/usr/bin/docker", "inspect", "-f", "{{.State.Running}}", self.node]
         return _run(inspect, what="docker inspect", check=False, capture=True).strip() == "true"
 
+    def api_answers(self, tries: int = 12) -> bool:
+        """The API server answers. If not at once, the kubeconfig is rewritten first (a
+        node that Docker restarted may have its API port published anew)."""
+
+        def ready() -> bool:
+            answer = self.kubectl("get", "--raw", "/readyz", check=False, capture=True)
+            return answer.strip() == "ok"
+
+        if ready():
+            return True
+        kind = str(toolchain.ensure_one("kind"))
+        _run([kind, "export", "kubeconfig", "--name", self.name], what="kind export", check=False)
+        for _ in range(tries):
+            if ready():
+                return True
+            time.sleep(5)
+        return False
+
     def ingress_port(self) -> int:
         """The machine's port for the ingress (127.0.0.1), as Docker published it."""
         out = _run(
@@ -110,9 +128,9 @@ def up(cluster: Cluster = Cluster(), ingress_port: int = INGRESS_PORT) -> Cluste
     docker.ensure_docker()
     toolchain.ensure(["kind", "kubectl"])
     image = node_image.node_image()
-    if cluster.exists() and not cluster.node_running():
+    if cluster.exists() and not (cluster.node_running() and cluster.api_answers()):
         # Docker was restarted (or the machine): a stopped node does not come back whole.
-        progress("cluster", f"{cluster.name} exists but its node is not running; recreating it")
+        progress("cluster", f"{cluster.name} exists but does not run or answer; recreating it")
         delete(cluster)
     if cluster.exists():
         progress("cluster", f"{cluster.name} exists; reusing it")
