@@ -128,7 +128,7 @@ def up(cluster: Cluster = Cluster(), ingress_port: int = INGRESS_PORT) -> Cluste
     docker.ensure_docker()
     toolchain.ensure(["kind", "kubectl"])
     image = node_image.node_image()
-    if cluster.exists() and not (cluster.node_running() and cluster.api_answers()):
+    if cluster.exists() and not healthy(cluster):
         # Docker was restarted (or the machine): a stopped node does not come back whole.
         progress("cluster", f"{cluster.name} exists but does not run or answer; recreating it")
         delete(cluster)
@@ -293,8 +293,8 @@ def store_images(release: Release | None = None) -> list[str]:
 
 
 def healthy(cluster: Cluster) -> bool:
-    """The cluster exists and its node runs (Docker must answer)."""
-    return cluster.exists() and cluster.node_running()
+    """The cluster exists, its node runs and its API server answers (Docker must answer)."""
+    return cluster.exists() and cluster.node_running() and cluster.api_answers()
 
 
 def delete(cluster: Cluster) -> None:
