@@ -29,7 +29,8 @@ from k8s.log import progress
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-NAME = os.environ.get("STORE_CLUSTER", "store")
+DEFAULT_NAME = "store"  # skaffold.yaml and the Tiltfile name its context, kind-store
+NAME = os.environ.get("STORE_CLUSTER", DEFAULT_NAME)
 INGRESS_PORT = int(os.environ.get("STORE_INGRESS_PORT", "80"))
 ROLLOUT_TIMEOUT = "300s"
 OPERATOR_CRDS = ROOT / "charts" / "operator" / "crds"

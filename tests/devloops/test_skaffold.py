@@ -16,7 +16,7 @@ import yaml
 
 from k8s import toolchain
 from k8s.chart import offline_copy
-from k8s.cluster import Cluster, Release, release_images
+from k8s.cluster import DEFAULT_NAME, Cluster, Release, release_images
 from tests.devloops.conftest import ROOT
 
 SKAFFOLD = ROOT / "skaffold.yaml"
@@ -76,7 +76,7 @@ def test_every_profile_deploys_an_existing_chart(config: dict[str, Any]) -> None
         for release in variant["deploy"]["helm"]["releases"]:
             assert (ROOT / release["chartPath"] / "Chart.yaml").exists()
             assert all((ROOT / v).exists() for v in release["valuesFiles"]), release
-    assert config["deploy"]["kubeContext"] == Cluster().context
+    assert config["deploy"]["kubeContext"] == Cluster(DEFAULT_NAME).context
 
 
 def test_port_forward_targets_the_gateway_service(config: dict[str, Any], tmp_path: Path) -> None:
