@@ -85,6 +85,7 @@ class Stack:
     admin_username: str
     admin_password: str
     _admin_token: str | None = field(default=None, repr=False)
+    _admin_token_until: float = field(default=0.0, repr=False)  # time.monotonic()
 
     def __getitem__(self, name: str) -> Service:
         return self.services[name]
@@ -98,14 +99,18 @@ class Stack:
     # --- people and products ----------------------------------------------------------------
 
     async def admin_headers(self) -> dict[str, str]:
-        if self._admin_token is None:
+        # The stack lives for the whole session, which outlasts an access token (the kind
+        # e2e alone takes minutes): sign in again a minute before the token expires.
+        if self._admin_token is None or time.monotonic() > self._admin_token_until:
             async with self.client("users") as users:
                 response = await users.post(
                     "/login",
                     json={"username": self.admin_username, "password": self.admin_password},
                 )
                 response.raise_for_status()
-                self._admin_token = str(response.json()["access_token"])
+                signed_in = response.json()
+                self._admin_token = str(signed_in["access_token"])
+                self._admin_token_until = time.monotonic() + int(signed_in["expires_in"]) - 60
         return {"Authorization": f"Bearer {self._admin_token}"}
 
     async def new_user(self, users: httpx.AsyncClient) -> dict[str, str]:
