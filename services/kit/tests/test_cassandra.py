@@ -134,6 +134,11 @@ async def test_a_driver_that_lost_every_host_is_rebuilt(cassandra_node: None) ->
         old._discount_down_events = False  # mark it down although its pool is still open
         for host in old.metadata.all_hosts():
             old.on_down(host, is_host_addition=False)
+        # on_down finishes on the driver's own threads: start once every host is down.
+        for _ in range(200):
+            if not any(host.is_up for host in old.metadata.all_hosts()):
+                break
+            await asyncio.sleep(0.05)
         failures = 0
         for _ in range(200):
             try:
