@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,20 +16,54 @@ from typing import Any
 
 import httpx
 
-Headers = dict[str, str]
+Headers = Mapping[str, str]
+
+RENEW_BEFORE = 60.0  # seconds before its access token expires that a session signs in again
 
 
 def bearer(token: str) -> Headers:
     return {"Authorization": f"Bearer {token}"}
 
 
-def log_in(client: httpx.Client, username: str, password: str) -> Headers:
-    login = client.post("/user-api/login", json={"username": username, "password": password})
-    assert login.status_code == 200, login.text
-    return bearer(login.json()["access_token"])
+class Session(Mapping[str, str]):
+    """The Authorization header of a signed-in user, usable wherever headers go. It signs in
+    again shortly before the access token expires: a test may outlast a token (the pod-kill
+    test waits out holds; the access token lives 15 minutes)."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self._base_url, self._credentials = base_url, {"username": username, "password": password}
+        self._headers: Headers = {}
+        self._renew_at = 0.0
+        self._lock = threading.Lock()
+
+    def headers(self) -> Headers:
+        with self._lock:
+            if time.monotonic() >= self._renew_at:
+                with httpx.Client(base_url=self._base_url, timeout=30) as client:
+                    login = client.post("/user-api/login", json=self._credentials)
+                assert login.status_code == 200, login.text
+                body = login.json()
+                self._headers = bearer(body["access_token"])
+                self._renew_at = time.monotonic() + int(body["expires_in"]) - RENEW_BEFORE
+            return self._headers
+
+    def __getitem__(self, name: str) -> str:
+        return self.headers()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.headers())
+
+    def __len__(self) -> int:
+        return len(self.headers())
 
 
-def sign_up(client: httpx.Client) -> Headers:
+def log_in(client: httpx.Client, username: str, password: str) -> Session:
+    session = Session(str(client.base_url), username, password)
+    session.headers()  # sign in now: a wrong password fails here, not at first use
+    return session
+
+
+def sign_up(client: httpx.Client) -> Session:
     name = f"e2e{uuid.uuid4().hex[:12]}"
     password = secrets.token_urlsafe(12)
     user = {"username": name, "email": f"{name}@example.com", "password": password}
@@ -112,7 +146,7 @@ class ShoppingLoop:
 
     base_url: str
     product_id: str
-    shoppers: list[Headers]
+    shoppers: Sequence[Headers]
     pause: float = 0.2  # between a shopper's rounds: stays far below the gateway's rate limit
     max_rounds: int = 2000
     checkouts: list[Checkout] = field(default_factory=list)

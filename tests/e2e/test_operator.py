@@ -17,7 +17,7 @@ from kit.topology import TOPOLOGY
 
 from k8s.log import progress
 from tests.e2e.conftest import KindStore
-from tests.e2e.shop import ShoppingLoop, create_product, log_in, sign_up
+from tests.e2e.shop import Headers, ShoppingLoop, create_product, log_in, sign_up
 
 T = TypeVar("T")
 SHOPPERS = 3
@@ -50,7 +50,7 @@ def ready(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def token_kid(headers: dict[str, str]) -> str:
+def token_kid(headers: Headers) -> str:
     token = headers["Authorization"].removeprefix("Bearer ")
     segment = token.split(".")[0]
     padded = segment + "=" * (-len(segment) % 4)
@@ -114,7 +114,7 @@ def test_a_key_rotation_while_shoppers_shop_fails_no_request(kind_store: KindSto
 
         with kind_store.client() as client:
 
-            def signing_with_new_key() -> dict[str, str] | None:
+            def signing_with_new_key() -> Headers | None:
                 headers = sign_up(client)
                 return headers if token_kid(headers) == new_kid else None
 

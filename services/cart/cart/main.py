@@ -41,6 +41,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             stack.push_async_callback(catalog.aclose)
             stack.push_async_callback(orders.aclose)
+            stack.push_async_callback(service.aclose)  # before the clients it uses close
             yield
 
     return create_service_app(

@@ -135,3 +135,16 @@ def compensation(failed_step: str, *, nothing_reserved: bool) -> tuple[str, ...]
     if failed_step in STEPS:
         return ()  # past the point of no return
     raise ValueError(f"unknown saga step {failed_step!r}")
+
+
+def release_retry_delays(hold_ttl_seconds: float) -> list[float]:
+    """When to try again a release the catalog did not confirm (it was down, or Cassandra
+    was): back off from 1 s to 30 s between tries, for as long as the hold could still be
+    live. After that the catalog's expiry sweep has released it anyway."""
+    delays: list[float] = []
+    delay, waited = 1.0, 0.0
+    while waited < hold_ttl_seconds:
+        delays.append(delay)
+        waited += delay
+        delay = min(delay * 2, 30.0)
+    return delays

@@ -94,6 +94,7 @@ class CartService:
         self.catalog = catalog
         self.orders = orders
         self.settings = settings
+        self._release_retries: set[asyncio.Task[None]] = set()
 
     # --- the cart ---------------------------------------------------------------------------
 
@@ -283,8 +284,41 @@ class CartService:
                 try:
                     if action == "release":
                         await self.catalog.release(order_id)
-                except Exception as exc:  # the catalog releases it when the hold expires
+                except Exception as exc:
                     log.warning("compensation %s of %s failed: %r", action, order_id, exc)
+                    if action == "release":
+                        self._retry_release(order_id)
+
+    def _retry_release(self, order_id: uuid.UUID) -> None:
+        """Keep trying to give the units back in the background, so a catalog that was away
+        does not leave them held until the hold expires."""
+
+        async def retry() -> None:
+            for delay in saga.release_retry_delays(self.settings.reservation_ttl_seconds):
+                await asyncio.sleep(delay)
+                try:
+                    await self.catalog.release(order_id)
+                except Exception as exc:
+                    log.info("release of %s not confirmed yet: %r", order_id, exc)
+                else:
+                    log.info("released %s after the catalog came back", order_id)
+                    return
+            log.warning("release of %s left to the catalog's expiry sweep", order_id)
+
+        task = asyncio.create_task(retry(), name=f"release-{order_id}")
+        self._release_retries.add(task)  # a strong reference until it ends
+        task.add_done_callback(self._release_retries.discard)
+
+    @property
+    def pending_releases(self) -> int:
+        """Releases still being retried in the background."""
+        return len(self._release_retries)
+
+    async def aclose(self) -> None:
+        """Stop the release retries (a hold they had not released expires on its own)."""
+        for task in list(self._release_retries):
+            task.cancel()
+        await asyncio.gather(*self._release_retries, return_exceptions=True)
 
     async def _finish(
         self,

@@ -203,6 +203,41 @@ async def test_orders_down_compensates_and_answers_503(env: CartEnv) -> None:
     assert (await env.cart.post("/cart/checkout", headers=me)).status_code == 201
 
 
+async def test_a_release_the_catalog_missed_is_retried_until_it_lands(env: CartEnv) -> None:
+    """Orders down, then the compensating release fails too (the catalog went away after
+    the hold): the cart keeps trying in the background, and the units come back once the
+    catalog answers again, not only when the hold expires 15 minutes later."""
+    product = await new_product(env, stock=4)
+    me = shopper(env)
+    await add(env, me, product, 1)
+    healthy_orders, healthy_catalog = env.router.routes["orders"], env.router.routes["catalog"]
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    class CatalogAwayForReleases(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/release"):
+                refuse(request)
+            return await healthy_catalog.handle_async_request(request)
+
+    env.router.routes["orders"] = httpx.MockTransport(refuse)
+    env.router.routes["catalog"] = CatalogAwayForReleases()
+    try:
+        response = await env.cart.post("/cart/checkout", headers=me)
+        assert response.status_code == 503, response.text
+        assert await stock_of(env, product) == 3  # still held: the release did not land
+    finally:
+        env.router.routes["orders"] = healthy_orders
+        env.router.routes["catalog"] = healthy_catalog
+    for _ in range(100):  # the first retries come after 1 s, 2 s, 4 s
+        if await stock_of(env, product) == 4:
+            break
+        await asyncio.sleep(0.2)
+    assert await stock_of(env, product) == 4
+    assert env.app.state.cart.pending_releases == 0  # done, nothing left running
+
+
 async def test_a_dead_checkout_is_finished_by_its_retry(env: CartEnv) -> None:
     """A checkout whose process died after claiming its key: once the lease is over, a
     retry with the same key completes it with the recorded order id and cart snapshot."""

@@ -87,3 +87,12 @@ def test_compensation_plan() -> None:
         assert compensation(step, nothing_reserved=False) == ()
     with pytest.raises(ValueError):
         compensation("teleport", nothing_reserved=False)
+
+
+def test_an_unconfirmed_release_is_retried_with_backoff_while_the_hold_may_live() -> None:
+    delays = saga.release_retry_delays(900)
+    assert delays[:6] == [1, 2, 4, 8, 16, 30]
+    assert set(delays[6:]) == {30}
+    # Tries continue until the hold would have expired, and not a try longer.
+    assert sum(delays) >= 900 > sum(delays[:-1])
+    assert saga.release_retry_delays(0) == []

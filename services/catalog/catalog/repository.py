@@ -500,6 +500,19 @@ class CatalogRepository:
         )
         return None if applied else ReservationRecord.from_row(row)
 
+    async def close_unknown_reservation(
+        self, order_id: UUID, now: datetime
+    ) -> ReservationRecord | None:
+        """Record the order as released before any reservation of it exists (no items);
+        None when it applied, else the reservation that exists after all."""
+        applied, row = await self.db.applied(
+            "INSERT INTO reservations (order_id, status, created_at, updated_at, expires_at) "
+            "VALUES (?, 'released', ?, ?, ?) IF NOT EXISTS",
+            (order_id, now, now, now),
+            name="reservation_close_unknown",
+        )
+        return None if applied else ReservationRecord.from_row(row)
+
     async def get_reservation(
         self, order_id: UUID, *, serial: bool = False
     ) -> ReservationRecord | None:

@@ -131,6 +131,8 @@ class Reservations:
         )
         created = existing is None
         if existing is not None:
+            if existing.status is ReservationStatus.RELEASED and not existing.items:
+                raise self._closed_error(existing)  # released before it arrived (release)
             if existing.items != items:
                 raise ReservationMismatch(order_id)
             if existing.status in STANDING:
@@ -307,10 +309,17 @@ class Reservations:
         return _reservation(record)
 
     async def release(self, order_id: UUID) -> Reservation:
-        """Give the order's units back (idempotent); committed holds are released too."""
+        """Give the order's units back (idempotent); committed holds are released too.
+
+        A release may overtake its own reservation: the cart gave up on a reserve request
+        that the catalog still runs (a timeout, a pod going away). The order id is then
+        closed first, so the late reserve is refused and takes nothing.
+        """
         record = await self.repo.get_reservation(order_id, serial=True)
         if record is None:
-            raise ReservationNotFound(order_id)
+            record = await self.repo.close_unknown_reservation(order_id, clock.now())
+            if record is None:
+                return await self.get_reservation(order_id)
         status: ReservationStatus | None = record.status
         while status in OPEN:
             applied, status = await self.repo.transition(

@@ -154,14 +154,37 @@ async def test_release_commit_and_release_after_commit(catalog: Catalog) -> None
     assert await catalog.stock(a) == 10
 
     missing = uuid.uuid4()
-    for action in ("release", "commit"):
-        response = await catalog.client.post(
-            f"/internal/reservations/{missing}/{action}", headers=catalog.system
-        )
-        assert response.status_code == 404
+    response = await catalog.client.post(
+        f"/internal/reservations/{missing}/commit", headers=catalog.system
+    )
+    assert response.status_code == 404
     assert (
         await catalog.client.get(f"/internal/reservations/{missing}", headers=catalog.system)
     ).status_code == 404
+
+
+async def test_a_release_that_overtakes_its_reserve_closes_the_order(catalog: Catalog) -> None:
+    """The cart gave up on a reserve the catalog was still running and released the order
+    first: the release closes the order id, and the late reserve is refused, taking nothing
+    (else its units would stay held until the hold expired)."""
+    a = await _product(catalog, 5)
+    order = uuid.uuid4()
+    released = await catalog.client.post(
+        f"/internal/reservations/{order}/release", headers=catalog.system
+    )
+    assert released.status_code == 200, released.text
+    assert released.json()["status"] == "released" and released.json()["items"] == []
+    late = await catalog.reserve(order, {a: 2})
+    assert late.status_code == 409, late.text
+    assert await catalog.stock(a) == 5
+    again = await catalog.client.post(
+        f"/internal/reservations/{order}/release", headers=catalog.system
+    )
+    assert again.status_code == 200 and await catalog.stock(a) == 5
+    commit = await catalog.client.post(
+        f"/internal/reservations/{order}/commit", headers=catalog.system
+    )
+    assert commit.status_code == 409
 
 
 async def test_sweep_releases_expired_holds_only(catalog: Catalog) -> None:
