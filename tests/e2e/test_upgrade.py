@@ -4,7 +4,9 @@ is lost, and the upgrade's migrations ran in its hook Jobs, not in the new pods.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+import pytest
 from kit.topology import TOPOLOGY
 
 from devstack.docker import docker
@@ -16,17 +18,20 @@ from tests.e2e.shop import ShoppingLoop, all_orders, create_product, log_in, sig
 SHOPPERS = 3
 
 
-def retag(refs: list[str], tag: str) -> list[str]:
-    """The same images under another tag (what a new build of the store would be)."""
-    tagged = []
-    for ref in refs:
-        new = f"{ref.rsplit(':', 1)[0]}:{tag}"
-        docker("tag", ref, new)
-        tagged.append(new)
-    return tagged
+@pytest.fixture
+def new_tag() -> Iterator[str]:
+    """A tag for the same images (what a new build of the store would be); untagged again
+    afterwards, so repeated runs leave no images behind in Docker."""
+    tag = f"e2e-{uuid.uuid4().hex[:8]}"
+    yield tag
+    docker("rmi", *(with_tag(ref, tag) for ref in kind.store_images()), check=False, capture=True)
 
 
-def test_upgrade_under_load_loses_nothing(kind_store: KindStore) -> None:
+def with_tag(ref: str, tag: str) -> str:
+    return f"{ref.rsplit(':', 1)[0]}:{tag}"
+
+
+def test_upgrade_under_load_loses_nothing(kind_store: KindStore, new_tag: str) -> None:
     cassandra = kind_store.fullname("cassandra")
     running = kind_store.kubectl(
         "get", "statefulset", cassandra, "-o", "jsonpath={.spec.template.spec.containers[0].image}"
@@ -38,9 +43,11 @@ def test_upgrade_under_load_loses_nothing(kind_store: KindStore) -> None:
         shoppers = [sign_up(client) for _ in range(SHOPPERS)]
     before = {s.name: kind_store.schema_migrations(s.name) for s in TOPOLOGY}
 
-    tag = f"e2e-{uuid.uuid4().hex[:8]}"
+    tag = new_tag
     images = [ref for ref in kind.store_images() if "/cassandra:" not in ref]
-    kind.load_images(kind_store.cluster, retag(images, tag))
+    for ref in images:
+        docker("tag", ref, with_tag(ref, tag))
+    kind.load_images(kind_store.cluster, [with_tag(ref, tag) for ref in images])
     loop = ShoppingLoop(kind_store.base_url, product["id"], shoppers)
     with loop.running():
         loop.wait_for_orders(SHOPPERS * 2)
