@@ -201,10 +201,34 @@ def rule_groups() -> list[Any]:
     return groups
 
 
+def runbook_links(rule: Manifest) -> list[str]:
+    return [
+        r["annotations"]["runbook_url"]
+        for group in rule["spec"]["groups"]
+        for r in group["rules"]
+        if "runbook_url" in r.get("annotations", {})
+    ]
+
+
 def test_prometheus_rule_is_the_local_rule_files(rendered: Rendered) -> None:
+    """The same rules, with the runbook links moved from the local gateway's docs to the
+    docs site of the production profile's Ingress host."""
     (rule,) = by_kind(rendered["production"], "PrometheusRule").values()
-    assert rule["spec"]["groups"] == rule_groups()
+    local = "http://127.0.0.1:8080/docs/"
+    served = "https://store.example.com/docs/"
+    assert json.loads(json.dumps(rule["spec"]["groups"]).replace(served, local)) == rule_groups()
+    links = runbook_links(rule)
+    assert links and all(link.startswith(f"{served}runbooks/") for link in links), links
     assert rule["metadata"]["labels"]["release"] == RELEASE
+
+
+def test_runbook_links_follow_docs_url_or_fail_without_a_host(helm: Helm) -> None:
+    on = ["monitoring.prometheusRule=true"]
+    given = helm.render("default", sets=[*on, "monitoring.docsUrl=http://shop.test/docs/"])
+    (rule,) = by_kind(given, "PrometheusRule").values()
+    assert all(link.startswith("http://shop.test/docs/runbooks/") for link in runbook_links(rule))
+    proc = helm.template("default", sets=on, check=False)  # the default Ingress has no host
+    assert proc.returncode != 0 and "monitoring.docsUrl is required" in proc.stderr, proc.stderr
 
 
 def test_dashboards_are_the_generated_json(rendered: Rendered) -> None:
@@ -451,6 +475,7 @@ def test_chart_lock_is_in_sync_with_chart_yaml(helm: Helm) -> None:
         ({"loadtest": {"runTime": "1 minute"}}, "loadtest.runTime"),
         ({"operator": {"enabled": True, "ringCheckSeconds": 0}}, "ringCheckSeconds"),
         ({"operator": {"enabled": True, "replicas": 2}}, "replicas"),
+        ({"monitoring": {"docsUrl": "docs.example.com"}}, "monitoring.docsUrl"),
     ],
 )
 def test_bad_values_are_refused_naming_them(helm: Helm, values: Manifest, named: str) -> None:
