@@ -42,6 +42,7 @@ LOCAL_PATH_PROVISIONER = GoProgram(
     go="1.23.0",
 )
 
+GO_PROGRAMS = (TRAEFIK, LOCAL_PATH_PROVISIONER)
 TRAEFIK_IMAGE = f"product-store/traefik:{TRAEFIK.version}"
 PROVISIONER_IMAGE = f"product-store/local-path-provisioner:{LOCAL_PATH_PROVISIONER.version}"
 BUSYBOX = "1.35.0"  # Debian bookworm's busybox-static

@@ -8,8 +8,11 @@ cache, so a rerun is a no-op and a warm rebuild takes seconds.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +36,29 @@ class GoProgram:
         return cache_dir() / "bin" / f"{self.name}-{self.version}"
 
 
+@contextmanager
+def exclusive(key: str) -> Iterator[None]:
+    """One build of `key` at a time across processes (the e2e's background build and the
+    tests, parallel sessions): a second builder waits, then finds the result cached."""
+    lock = cache_dir() / "toolbuild" / f"{key}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def build(program: GoProgram) -> Path:
     """The program's binary, built unless already in the cache."""
+    if program.binary.exists():
+        return program.binary
+    with exclusive(f"{program.name}-{program.version}"):
+        if not program.binary.exists():  # another process may have built it meanwhile
+            _build(program)
+    return program.binary
+
+
+def _build(program: GoProgram) -> None:
     target = program.binary
-    if target.exists():
-        return target
     go = go_binary()
     work = cache_dir() / "toolbuild" / f"{program.name}-{program.version}"
     work.mkdir(parents=True, exist_ok=True)
@@ -65,4 +86,3 @@ def build(program: GoProgram) -> Path:
         subprocess.run(["nice", "-n", "10", *argv], cwd=work, env=go_env(), check=True)
     Path(f"{target}.partial").replace(target)  # atomic: a half build never looks done
     progress("go-build", f"{program.name} built in {time.monotonic() - began:.0f}s")
-    return target

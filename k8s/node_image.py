@@ -67,6 +67,8 @@ STATIC_COMPONENTS = {
     "coredns/coredns": "coredns",
     "pause": "pause",
 }
+# Every binary the node image is made of.
+TOOLS = (*NODE_BINARIES, *STATIC_COMPONENTS.values(), "kube-proxy")
 
 
 def _kind_files() -> Path:
@@ -126,7 +128,7 @@ def _sandbox_image(files: Path) -> str:
 
 def component_images() -> list[str]:
     """Every image kubeadm's control plane needs, tagged exactly as kubeadm names them."""
-    tools = toolchain.ensure([*NODE_BINARIES, *STATIC_COMPONENTS.values(), "kube-proxy"])
+    tools = toolchain.ensure(TOOLS)
     kubeadm = [str(tools["kubeadm"]), "config", "images", "list"]
     listed = subprocess.run(
         [*kubeadm, "--kubernetes-version", toolchain.KUBERNETES],

@@ -13,18 +13,17 @@ Usage: python -m k8s.toolchain helm kubectl ...   (builds what is missing, print
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.jaeger import cache_dir, go_binary, go_env
+from k8s.gobuild import exclusive
 
 KUBERNETES = "v1.34.4"
 HELM = "v3.19.5"  # the helm line built against Kubernetes 1.34's client libraries
@@ -235,16 +234,6 @@ def _build_pause() -> None:
     partial.replace(path("pause"))
 
 
-@contextmanager
-def _exclusive(key: str) -> Iterator[None]:
-    """One build per wrapper at a time across processes (parallel test sessions, helpers)."""
-    lock = cache_dir() / "toolbuild" / f"{key}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def ensure(names: Iterable[str]) -> dict[str, Path]:
     """Build whichever of `names` is missing (grouped per wrapper module); return all paths."""
     wanted = list(dict.fromkeys(names))
@@ -254,7 +243,7 @@ def ensure(names: Iterable[str]) -> dict[str, Path]:
     for wrapper in WRAPPERS:
         if not any(TOOLS.get(name) is wrapper and not path(name).exists() for name in wanted):
             continue
-        with _exclusive(wrapper.key):
+        with exclusive(wrapper.key):
             # Another process may have built them while we waited for the lock.
             group = [n for n in wanted if TOOLS.get(n) is wrapper and not path(n).exists()]
             if group:
@@ -263,7 +252,7 @@ def ensure(names: Iterable[str]) -> dict[str, Path]:
                 _build_go(wrapper, group)
                 log(f"built {', '.join(group)} in {time.monotonic() - began:.0f}s")
     if "pause" in wanted and not path("pause").exists():
-        with _exclusive("kubernetes"):  # shares the Kubernetes wrapper's directory
+        with exclusive("kubernetes"):  # shares the Kubernetes wrapper's directory
             if not path("pause").exists():
                 _build_pause()
     return {name: path(name) for name in wanted}
