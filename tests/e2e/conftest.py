@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,7 +226,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish() -> None:
     for build in _programs.values():
         if build.poll() is None:  # the session ended first (a failure, -x): stop it
-            os.killpg(build.pid, signal.SIGTERM)
+            with suppress(ProcessLookupError):  # it ended just now
+                os.killpg(build.pid, signal.SIGTERM)
             build.wait()
 
 
