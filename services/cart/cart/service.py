@@ -184,7 +184,10 @@ class CartService:
         lines = await self.repo.lines(user.id)
         cart_fp = saga.fingerprint(lines) if lines else None
         record = None
-        if idempotency_key is not None:
+        if idempotency_key is not None and cart_fp is None:
+            # An empty cart may be a retry of a checkout that emptied it: look the key up.
+            # A full one claims the key straight away (no SERIAL read, one Paxos round
+            # less): a claim that loses answers with the record it lost to.
             record = await self.repo.checkout(user.id, key, serial=True)
         deadline = time.monotonic() + self.settings.replay_wait_seconds
         while True:

@@ -401,6 +401,15 @@ class CatalogRepository:
             return StockState(available, None, 0)
         return StockState(available, hold["state"], int(hold["quantity"] or 0))
 
+    async def hold_state(self, product_id: UUID, order_id: UUID) -> HoldState | None:
+        """The order's hold on the product, read plainly (it may lag an LWT in flight)."""
+        row = await self.db.one(
+            "SELECT state FROM stock WHERE product_id = ? AND order_id = ?",
+            (product_id, order_id),
+            name="hold_read",
+        )
+        return HoldState(row["state"]) if row and row["state"] else None
+
     async def create_stock(self, product_id: UUID, available: int) -> int | None:
         """Create the stock partition; the count it has afterwards (None: unknown)."""
         applied, row = await self.db.applied(

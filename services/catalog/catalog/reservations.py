@@ -332,21 +332,34 @@ class Reservations:
         return await self.get_reservation(order_id)
 
     async def commit(self, order_id: UUID) -> Reservation:
-        """held -> committed: the expiry sweep leaves committed reservations alone."""
-        record = await self.repo.get_reservation(order_id, serial=True)
+        """held -> committed: the expiry sweep leaves committed reservations alone.
+
+        Every order is committed twice (by the checkout, then by the orders worker), so the
+        common cases start from plain reads, not Paxos: 'held' goes straight to the
+        conditional move (a stale read only loses that round, whose reply says where the
+        reservation is), and a hold already committed is left alone (a hold never goes back
+        to 'held'). Anything else is confirmed at SERIAL first.
+        """
+        record = await self.repo.get_reservation(order_id)
+        if record is None or record.status not in STANDING:
+            record = await self.repo.get_reservation(order_id, serial=True)
         if record is None:
             raise ReservationNotFound(order_id)
         status: ReservationStatus | None = record.status
+        moved = False
         if status is ReservationStatus.HELD:
-            applied, status = await self.repo.transition(
+            moved, status = await self.repo.transition(
                 order_id, ReservationStatus.HELD, ReservationStatus.COMMITTED, clock.now()
             )
-            if applied:
+            if moved:
                 RESERVATIONS.labels("committed").inc()
         if status is not ReservationStatus.COMMITTED:
             raise ReservationClosed(order_id, str(status))
         for product_id in sorted(record.items):
-            await self.repo.commit_hold(product_id, order_id)
+            # Whoever moved the reservation commits its holds; a repeated commit checks first
+            # (a commit cut off midway left some 'held').
+            if moved or await self.repo.hold_state(product_id, order_id) is HoldState.HELD:
+                await self.repo.commit_hold(product_id, order_id)
         return await self.get_reservation(order_id)
 
     async def release_expired(self, now: datetime | None = None) -> int:
