@@ -42,6 +42,10 @@ CEILING = "ceiling (bare FastAPI, same body)"
 OBS_OFF = {"OTEL_EXPORTER_OTLP_ENDPOINT": "", "CATALOG_METRICS_ENABLED": "false"}
 
 
+def loadavg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def jaeger() -> tuple[Proc, str]:
     """A Jaeger on free ports (built first when missing); its OTLP/HTTP endpoint."""
     ports: dict[str, Any] = {f: free_port() for f in obs.Config.__dataclass_fields__
@@ -138,7 +142,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is missing: `make up` installs it (apt-get install wrk)", file=sys.stderr)
         return 2
-    loadavg = os.getloadavg()
+    load_at_start = loadavg()
     if not cassandra.is_up():
         cassandra.start(wait=True)
     tracer, otlp = jaeger()
@@ -161,18 +165,20 @@ def main() -> int:
                     extra.proc.stop()
     finally:
         tracer.stop()
-    results["conditions"] |= {"loadavg_start": " ".join(f"{x:.1f}" for x in loadavg)}
+    results["conditions"] |= {"loadavg_start": load_at_start}
     return finish(results, args.out)
 
 
 def run(args: argparse.Namespace, stack: Any, extras: list[Catalog]) -> dict[str, Any]:
     catalog = stack.url("catalog")
     results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    load = results["load"] = {}  # the load average when each part began: the machine is shared
     have = product_count(catalog)
     if have < args.products:
         print(f"[bench] seeding the catalog to {args.products} products (once)", flush=True)
         print(f"[bench] {seed(stack, args.products)}", flush=True)
     print(f"[bench] seeding rate: {args.seed_count} products into a scratch keyspace", flush=True)
+    load["seeding"] = loadavg()
     try:
         results["seeding"] = measure_seeding(stack, args.seed_count)
     except Exception as exc:  # a busy node may refuse the schema change: keep going
@@ -204,20 +210,31 @@ def run(args: argparse.Namespace, stack: Any, extras: list[Catalog]) -> dict[str
             rounds: list[list[wrk.Result]] = []
             for i in range(args.rounds):
                 sampler.mark(f"round {i + 1}")
+                load[f"round {i + 1}"] = loadavg()
                 rounds.append([])
                 for name, base, case_paths, pid in cases:
                     print(f"[bench] round {i + 1}/{args.rounds}: {name}", flush=True)
                     rounds[-1].append(wrk.run(name, base, case_paths, args.duration,
                                               args.connections, server=pid()))  # fmt: skip
             sampler.mark("checkout")
-            result = asyncio.run(checkout.run(stack, args.shoppers, args.checkout_concurrency))
+            load["checkout"] = loadavg()
+            meters = {f"CPU ms {name}": checkout.cpu_ms(stack[name].proc.pid)
+                      for name in ("catalog", "cart", "orders", "users")}  # fmt: skip
+            node = cassandra.Settings.from_env()
+            meters["CPU ms cassandra"] = checkout.cpu_ms(lambda: cassandra.running_pid(node))
+            meters |= checkout.cassandra_meters(f"http://{node.host}:{node.metrics_port}/metrics")
+            result = asyncio.run(
+                checkout.run(stack, args.shoppers, args.checkout_concurrency, meters=meters)
+            )
             results["checkout"] = result.as_dict()
             if args.soak:
                 sampler.mark("soak")
+                load["soak"] = loadavg()
                 print(f"[bench] soak: browse mix for {args.soak:.0f} s", flush=True)
                 wrk.run("soak", catalog, paths, args.soak, args.connections)
     finally:
         ceiling_proc.stop()
+    load["end"] = loadavg()
     entries = medians(rounds)
     results["ratios"] = ratios(entries)
     base = next(e["rps"] for e in entries if e["name"] == CEILING)

@@ -40,6 +40,10 @@ def markdown(r: dict[str, Any]) -> str:
         f"wrk: {env['connections']} connections, {env['duration_s']} s per case, "
         f"{env['rounds']} rounds.",
         "",
+        "Load average (1, 5, 15 min) when each part began, the other sessions' work included: "
+        + "; ".join(f"{part} {value}" for part, value in r.get("load", {}).items())
+        + ".",
+        "",
         "| case | req/s | req/s by round | P50 ms | P95 ms | P99 ms | errors | server CPU ms"
         " per request | ratio |",
         "|---|---:|---|---:|---:|---:|---:|---:|---|",
@@ -84,6 +88,17 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {c['lost_units']} |",
             "",
         ]
+        if c.get("per_order"):
+            lines += [
+                "Per order created, while the orders were placed (CPU time of each process, and"
+                " the Cassandra node's lightweight transactions; the orders worker moving"
+                " earlier orders along is included):",
+                "",
+                "| per order | value |",
+                "|---|---:|",
+                *(f"| {name} | {value:.2f} |" for name, value in c["per_order"].items()),
+                "",
+            ]
     s = r.get("seeding")
     if s:
         lines += ["## Seeding", "", f"{s['summary']}", ""]

@@ -31,14 +31,19 @@ class Catalog:
 
 
 def extra_catalog(
-    stack: Stack, label: str, checkout: Path | None = None, env: Mapping[str, str] | None = None
+    stack: Stack,
+    label: str,
+    checkout: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Catalog:
     """A catalog with `env` changed (obs off), of this checkout or of another one whose
-    .venv is synced (the code before a change, to measure both in one run)."""
+    .venv is synced (the code before a change, to measure both in one run), with `workers`
+    uvicorn worker processes."""
     port = free_port()
     python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
     argv = [python, "-m", "uvicorn", "catalog.main:app", "--host", "127.0.0.1",
-            "--port", str(port), "--no-access-log"]  # fmt: skip
+            "--port", str(port), "--no-access-log", "--workers", str(workers)]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     name = "bench-" + "-".join(label.replace(",", "").split())
     ready = lambda: http_ok(f"{url}/health/ready")  # noqa: E731
@@ -59,6 +64,13 @@ def bench_stack(tag: str = "bench", otlp_endpoint: str = "") -> Iterator[Stack]:
         password.write_text(stack.admin_password)
     stack.admin_password = password.read_text()
     stack["users"].env["USERS_ADMIN_PASSWORD"] = stack.admin_password
+    with running(stack):
+        yield stack
+
+
+@contextmanager
+def running(stack: Stack) -> Iterator[Stack]:
+    """Users, catalog, orders and cart started in that order; stopped on exit."""
     started: list[Service] = []
     try:
         for name in ("users", "catalog", "orders", "cart"):

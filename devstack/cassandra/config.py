@@ -42,6 +42,7 @@ class Settings:
     jmx_port: int = 7199  # local-only JMX (nodetool)
     metrics_port: int = 7070  # Prometheus JMX exporter
     heap: str = "1G"
+    paxos_variant: str = "v1"  # lightweight transactions' protocol (conf/cassandra.yaml.template)
     start_timeout: float = 180.0
 
     @classmethod
@@ -79,6 +80,7 @@ ENV_NAMES = {
     "jmx_port": "CASSANDRA_JMX_PORT",
     "metrics_port": "CASSANDRA_METRICS_PORT",
     "heap": "CASSANDRA_HEAP",
+    "paxos_variant": "CASSANDRA_PAXOS_VARIANT",
     "start_timeout": "CASSANDRA_START_TIMEOUT",
 }
 
@@ -93,5 +95,6 @@ def render_configs(settings: Settings, dest: Path | None = None) -> list[Path]:
         "STORAGE_PORT": settings.storage_port,
         "DATA_DIR": settings.data_dir,
         "LOGS_DIR": settings.logs_dir,
+        "PAXOS_VARIANT": settings.paxos_variant,
     }
     return [render(TEMPLATES / f"{name}.template", dest / name, values) for name in CONFIG_FILES]
