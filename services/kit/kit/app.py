@@ -77,7 +77,16 @@ def create_app(
             shutdown_tracing()
 
     servers = [{"url": public_prefix}] if public_prefix else None
-    app = FastAPI(title=title, description=description, lifespan=lifespan, servers=servers)
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        servers=servers,
+        # The kit traces (kit.tracing) and meters (kit.metrics) requests itself; FastAPI's
+        # native OpenTelemetry layer would only look the global providers up again on every
+        # request (2-3 % of a cached listing's CPU in py-spy) to find it has nothing to do.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.settings = settings
     app.state.readiness = {}
     app.state.verifier = JWKSVerifier(
