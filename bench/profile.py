@@ -10,7 +10,7 @@ On the benchmark's services (bench/stack.py, the same node and data as `make ben
 - checkout, py-spy on the catalog, cart and orders while the orders are placed;
 - seeding, py-spy on `catalog-seed`, with the node's CPU time per product beside it.
 
-py-spy must be on PATH (`uv tool install py-spy`; it needs ptrace rights, e.g. root).
+py-spy runs from PATH, else through uvx; it needs ptrace rights (root, or CAP_SYS_PTRACE).
 Writes the raw profiles into var/bench/profiles/ and prints each one's tables (bench/pyspy.py)
 with the load average beside it.
 """
@@ -31,18 +31,19 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench import checkout, wrk
-from bench.__main__ import LISTING, OBS_OFF, loadavg, product_count
+from bench.__main__ import LISTING, OBS_OFF, jaeger, loadavg, product_count
 from bench.pyspy import Profile
 from bench.rss import cpu_seconds
 from bench.stack import bench_stack, extra_catalog, seed
 from devstack import cassandra
 from devstack.procs import ROOT, VAR
-from tests.service_stack import cql_session
+from tests.service_stack import Stack, cql_session
 
 OUT = VAR / "bench" / "profiles"
 # Only the thread holding the GIL: what the process's Python CPU time goes to (idle pool
 # threads and the driver's I/O loop waiting in C would otherwise fill the profile).
-PYSPY = ["py-spy", "record", "--gil", "--full-filenames", "--format", "raw"]
+PYSPY = [*(["py-spy"] if shutil.which("py-spy") else ["uvx", "py-spy"]), "record", "--gil",
+         "--full-filenames", "--format", "raw"]  # fmt: skip
 
 
 @contextmanager
@@ -93,26 +94,45 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--shoppers", type=int, default=200)
     parser.add_argument("--seed-count", type=int, default=3000)
+    parser.add_argument("--parts", default="listing,workers,checkout,seeding",
+                        help="which of listing, workers, checkout, seeding to run")  # fmt: skip
     args = parser.parse_args()
-    if shutil.which("py-spy") is None:
-        print("py-spy is missing: uv tool install py-spy", file=sys.stderr)
-        return 2
+    parts = set(args.parts.split(","))
     if not cassandra.is_up():
         cassandra.start(wait=True)
-    with bench_stack() as stack, ExitStack() as extras:
-        catalog = stack.url("catalog")
-        if product_count(catalog) < args.products:
-            print(f"[profile] {seed(stack, args.products)}", flush=True)
+    tracer, otlp = jaeger()  # the stack's catalog traces every request to it, as in make bench
+    tracer.start()
+    with ExitStack() as cleanup:
+        cleanup.callback(tracer.stop)
+        run(args, parts, cleanup.enter_context(bench_stack(otlp_endpoint=otlp)))
+    return 0
+
+
+def run(args: argparse.Namespace, parts: set[str], stack: Stack) -> None:
+    if product_count(stack.url("catalog")) < args.products:
+        print(f"[profile] {seed(stack, args.products)}", flush=True)
+    if parts & {"listing", "workers"}:
+        listing(args, parts, stack)
+    if "checkout" in parts:
+        profile_checkout(args, stack)
+    if "seeding" in parts:
+        profile_seeding(args, stack)
+
+
+def listing(args: argparse.Namespace, parts: set[str], stack: Stack) -> None:
+    with ExitStack() as extras:
         off = extra_catalog(stack, "catalog, obs off", env=OBS_OFF)
         two = extra_catalog(stack, "catalog, obs off, 2 workers", env=OBS_OFF, workers=2)
         for extra in (off, two):
             extra.proc.start()
             extras.callback(extra.proc.stop)
-        for url in (catalog, off.url, two.url):  # warm the caches
+        for url in (stack.url("catalog"), off.url, two.url):  # warm the caches
             wrk.run("warm-up", url, [LISTING], 3, 32)
-        under_wrk("listing-obs-off", off.url, off.proc.pid(), args.seconds)
-        under_wrk("listing-obs-on", catalog, stack["catalog"].proc.pid(), args.seconds)
-        for i in range(args.workers_rounds):
+        if "listing" in parts:
+            under_wrk("listing-obs-off", off.url, off.proc.pid(), args.seconds)
+            catalog = stack["catalog"]
+            under_wrk("listing-obs-on", catalog.url, catalog.proc.pid(), args.seconds)
+        for i in range(args.workers_rounds if "workers" in parts else 0):
             for label, c in ((off.label, off), (two.label, two)):
                 load = loadavg()
                 r = wrk.run(label, c.url, [LISTING], args.seconds / 2, 32, server=c.proc.pid())
@@ -120,49 +140,50 @@ def main() -> int:
                       f"{r.p99_ms:.0f} ms, {r.cpu_ms_per_request} CPU ms/request "
                       f"(load {load})", flush=True)  # fmt: skip
 
-        load = loadavg()
-        spies = ExitStack()
-        paths: dict[str, Path] = {}
 
-        @contextmanager
-        def profiled() -> Iterator[None]:
-            with spies:
-                for name in ("catalog", "cart", "orders"):
-                    paths[name] = spies.enter_context(
-                        pyspy(stack[name].proc.pid(), f"checkout-{name}")
-                    )
-                yield
+def profile_checkout(args: argparse.Namespace, stack: Stack) -> None:
+    load = loadavg()
+    spies = ExitStack()
+    paths: dict[str, Path] = {}
 
-        result = asyncio.run(checkout.run(stack, args.shoppers, 16, during=profiled))
-        print(f"[profile] checkout: {result.orders_per_s:.1f} orders/s, P50 "
-              f"{result.p50_ms:.0f} ms (load {load})", flush=True)  # fmt: skip
-        for name, path in paths.items():
-            report(f"checkout-{name}", path, load)
+    @contextmanager
+    def profiled() -> Iterator[None]:
+        with spies:
+            for name in ("catalog", "cart", "orders"):
+                paths[name] = spies.enter_context(pyspy(stack[name].proc.pid(), f"checkout-{name}"))
+            yield
 
-        scratch = "bench_profile_seeding"
-        env = os.environ | stack["catalog"].env | {"CATALOG_CASSANDRA_KEYSPACE": scratch}
-        node = cassandra.running_pid(cassandra.Settings.from_env())
-        node_cpu = cpu_seconds(node) if node else 0.0
-        load = loadavg()
-        path = OUT / "seeding.txt"
-        began = time.perf_counter()
-        try:
-            out = subprocess.run(
-                [*PYSPY, "--rate", "200", "--output", str(path), "--", sys.executable, "-m",
-                 "catalog.seed", "--count", str(args.seed_count)],
-                cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-            ).stdout  # fmt: skip
-            took = time.perf_counter() - began
-            used = (cpu_seconds(node) - node_cpu) if node else float("nan")
-        finally:
-            with cql_session() as session:
-                session.execute(f"DROP KEYSPACE IF EXISTS {scratch}", timeout=120)
-        summary = next(line for line in out.splitlines() if "products/s" in line)
-        print(f"[profile] seeding (profiled): {summary}; the node's CPU "
-              f"{used * 1000 / args.seed_count:.2f} ms per product over {took:.1f} s "
-              f"(load {load})")  # fmt: skip
-        report("seeding", path, load)
-    return 0
+    result = asyncio.run(checkout.run(stack, args.shoppers, 16, during=profiled))
+    print(f"[profile] checkout: {result.orders_per_s:.1f} orders/s, P50 "
+          f"{result.p50_ms:.0f} ms (load {load})", flush=True)  # fmt: skip
+    for name, path in paths.items():
+        report(f"checkout-{name}", path, load)
+
+
+def profile_seeding(args: argparse.Namespace, stack: Stack) -> None:
+    scratch = "bench_profile_seeding"
+    env = os.environ | stack["catalog"].env | {"CATALOG_CASSANDRA_KEYSPACE": scratch}
+    node = cassandra.running_pid(cassandra.Settings.from_env())
+    node_cpu = cpu_seconds(node) if node else 0.0
+    load = loadavg()
+    path = OUT / "seeding.txt"
+    began = time.perf_counter()
+    try:
+        out = subprocess.run(
+            [*PYSPY, "--rate", "200", "--output", str(path), "--", sys.executable, "-m",
+             "catalog.seed", "--count", str(args.seed_count)],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        took = time.perf_counter() - began
+        used = (cpu_seconds(node) - node_cpu) if node else float("nan")
+    finally:
+        with cql_session() as session:
+            session.execute(f"DROP KEYSPACE IF EXISTS {scratch}", timeout=120)
+    summary = next(line for line in out.splitlines() if "products/s" in line)
+    print(f"[profile] seeding (profiled): {summary}; the node's CPU "
+          f"{used * 1000 / args.seed_count:.2f} ms per product over {took:.1f} s "
+          f"(load {load})")  # fmt: skip
+    report("seeding", path, load)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"Written by `make bench` on {r['when']} ({env['machine']}; load average at the start"
         f" {env['loadavg_start']}). Every figure below was measured in this one run, the",
         "cases alternated round by round, each figure the median of the rounds; the load",
-        "generator runs on the same cores. Raw numbers: [results.json](results.json).",
+        "generator runs on the same cores. Raw numbers: [results.json](results.json). What"
+        " limits each goal, with profiles: [performance.md](../performance.md#goals).",
         "",
         f"wrk: {env['connections']} connections, {env['duration_s']} s per case, "
         f"{env['rounds']} rounds.",
