@@ -141,6 +141,16 @@ def test_production_profile_scales_and_uses_the_dependencies(rendered: Rendered)
     assert all(values[d["name"]]["enabled"] for d in remote_dependencies())
 
 
+def test_production_profile_keeps_one_trace_in_ten(rendered: Rendered) -> None:
+    """Tracing every request costs more than the observability budget (performance.md)."""
+    deployments = by_kind(rendered["production"], "Deployment")
+    for service in TOPOLOGY:
+        main = deployments[f"{RELEASE}-{service.name}"]["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in main["containers"][0]["env"]}
+        assert env["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+        assert env["OTEL_TRACES_SAMPLER_ARG"] == "0.1"
+
+
 # --- one topology, one source of each file ------------------------------------------------------
 
 
@@ -476,6 +486,7 @@ def test_chart_lock_is_in_sync_with_chart_yaml(helm: Helm) -> None:
         ({"operator": {"enabled": True, "ringCheckSeconds": 0}}, "ringCheckSeconds"),
         ({"operator": {"enabled": True, "replicas": 2}}, "replicas"),
         ({"monitoring": {"docsUrl": "docs.example.com"}}, "monitoring.docsUrl"),
+        ({"tracing": {"sampleRatio": 2}}, "tracing.sampleRatio"),
     ],
 )
 def test_bad_values_are_refused_naming_them(helm: Helm, values: Manifest, named: str) -> None:

@@ -146,6 +146,8 @@ Arguments: root, name, topo (the topology dict), w (its workload values; w.env w
 {{- end -}}
 {{- with include "store.otlpEndpoint" $root -}}
 {{- $_ = set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
+{{- $_ = set $env "OTEL_TRACES_SAMPLER" "parentbased_traceidratio" -}}
+{{- $_ = set $env "OTEL_TRACES_SAMPLER_ARG" (toString $root.Values.tracing.sampleRatio) -}}
 {{- end -}}
 {{- range $svc.calls -}}
 {{- $_ = set $env (printf "%s%s_URL" $p (upper .)) (include "store.serviceUrl" (dict "root" $root "name" . "svc" (index $.topo.services .))) -}}
