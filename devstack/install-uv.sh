@@ -10,9 +10,7 @@ if [ "$(id -u)" -eq 0 ]; then default_dir=/usr/local/bin; else default_dir="$HOM
 target_dir="${1:-$default_dir}"
 cache="${PRODUCT_STORE_CACHE:-$HOME/.cache/product-store}/uv-$UV_VERSION"
 
-if [ -x "$target_dir/uv" ] && [ "$("$target_dir/uv" --version | cut -d' ' -f2)" = "$UV_VERSION" ]; then
-  exit 0
-fi
+# The cache is filled even when uv is already installed: the images copy uv from it.
 if [ ! -x "$cache/uv" ]; then
   printf '[setup] downloading uv %s from PyPI\n' "$UV_VERSION"
   wheels="$cache.partial"
@@ -31,6 +29,9 @@ with zipfile.ZipFile(wheel) as zf:
             (cache / Path(name).name).chmod(0o755)
 PY
   rm -rf "$wheels"
+fi
+if [ -x "$target_dir/uv" ] && [ "$("$target_dir/uv" --version | cut -d' ' -f2)" = "$UV_VERSION" ]; then
+  exit 0
 fi
 mkdir -p "$target_dir"
 install -m 0755 "$cache/uv" "$cache/uvx" "$target_dir/"

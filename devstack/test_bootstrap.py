@@ -32,6 +32,18 @@ def test_installer_works_from_a_shell_without_uv(tmp_path: Path) -> None:
     assert out.stdout.split()[1] == _pinned_version()
 
 
+def test_an_installed_uv_still_fills_an_empty_cache(tmp_path: Path) -> None:
+    """The images copy uv from the cache: a machine with uv installed and the cache cleared
+    (or PRODUCT_STORE_CACHE pointed somewhere new) once failed every image build."""
+    home, target, cache = tmp_path / "home", tmp_path / "bin", tmp_path / "cache"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "PRODUCT_STORE_CACHE": str(cache)}
+    subprocess.run(["bash", "devstack/install-uv.sh", str(target)], cwd=REPO, env=env, check=True)
+    shutil.rmtree(cache)
+    subprocess.run(["bash", "devstack/install-uv.sh", str(target)], cwd=REPO, env=env, check=True)
+    assert (cache / f"uv-{_pinned_version()}" / "uv").exists()
+
+
 def test_bootstrapped_uv_is_on_a_fresh_root_shells_path() -> None:
     """`make test` ran the bootstrap before this: its uv must be visible to the next shell."""
     if os.geteuid() != 0:
