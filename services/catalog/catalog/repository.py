@@ -387,13 +387,7 @@ class CatalogRepository:
     async def stock_for_order(self, product_id: UUID, order_id: UUID) -> StockState | None:
         """Available units and this order's hold, read at SERIAL; None: no such product."""
         available, hold = await asyncio.gather(
-            self.available(product_id),
-            self.db.one(
-                "SELECT quantity, state FROM stock WHERE product_id = ? AND order_id = ?",
-                (product_id, order_id),
-                name="hold_read_serial",
-                serial=True,
-            ),
+            self.available(product_id), self._hold(product_id, order_id, serial=True)
         )
         if available is None:
             return None
@@ -403,12 +397,16 @@ class CatalogRepository:
 
     async def hold_state(self, product_id: UUID, order_id: UUID) -> HoldState | None:
         """The order's hold on the product, read plainly (it may lag an LWT in flight)."""
-        row = await self.db.one(
-            "SELECT state FROM stock WHERE product_id = ? AND order_id = ?",
+        hold = await self._hold(product_id, order_id, serial=False)
+        return HoldState(hold["state"]) if hold and hold["state"] else None
+
+    async def _hold(self, product_id: UUID, order_id: UUID, *, serial: bool) -> Row | None:
+        return await self.db.one(
+            "SELECT quantity, state FROM stock WHERE product_id = ? AND order_id = ?",
             (product_id, order_id),
-            name="hold_read",
+            name="hold_read_serial" if serial else "hold_read",
+            serial=serial,
         )
-        return HoldState(row["state"]) if row and row["state"] else None
 
     async def create_stock(self, product_id: UUID, available: int) -> int | None:
         """Create the stock partition; the count it has afterwards (None: unknown)."""
