@@ -21,6 +21,7 @@ status:        ## show what the local stack runs
 
 test:          ## install what is missing, then every test (starts the real components it needs)
 	@bash devstack/bootstrap.sh
+	@uv run python -m devstack.prebuild start --owner $$PPID  # cold: Go builds in the background
 	@$(MAKE) --no-print-directory lint
 	@uv run python -m dashboards.build --check
 	@uv run python -m devstack.docs reference --check

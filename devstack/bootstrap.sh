@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the store needs on a fresh Debian machine; quick when already done.
 # Debian packages (nginx, Prometheus, Alertmanager, exporters, JDK 17, Maven), uv, the
-# Python workspace, and Cassandra's jars from Maven Central (cached).
+# Python workspace, and Cassandra's jars from Maven Central (cached). Jaeger's Go build
+# comes when something first needs it (devstack.jaeger).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '[setup] %s\n' "$*"; }
@@ -29,6 +30,4 @@ uv sync --frozen --quiet
 
 step "resolving Cassandra jars (cached under ${PRODUCT_STORE_CACHE:-~/.cache/product-store})"
 python3 -m devstack.cassandra fetch
-step "building Jaeger from the Go module proxy (cached; the first build takes minutes)"
-python3 devstack/jaeger.py
 step "done"

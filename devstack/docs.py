@@ -40,7 +40,7 @@ from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-from devstack.jaeger import cache_dir
+from devstack.gobuild import cache_dir
 from devstack.procs import ROOT
 
 SITE = ROOT / "site"

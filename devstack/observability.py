@@ -344,7 +344,7 @@ def jaeger(cfg: Config | None = None, name: str = "jaeger") -> Proc:
         "JAEGER_HEALTH_PORT": cfg.jaeger_health_port,
     }
     conf = render(HERE / "jaeger" / "config.yaml", var / "config.yaml", values)
-    binary = jaeger_build.build()
+    binary = jaeger_build.ensure()
     health = f"{cfg.url('jaeger_health')}/status"
     return Proc(name, [str(binary), "--config", str(conf)], lambda: http_ok(health))
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from devstack.jaeger import cache_dir
+from devstack.gobuild import GoProgram, build, cache_dir
 from k8s import rawimage
-from k8s.gobuild import GoProgram, build
 
 TRAEFIK = GoProgram(
     name="traefik",

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from devstack import docker, images
+from devstack import docker, gobuild, images
 from devstack.procs import port_open
-from k8s import addons, gobuild, node_image, toolchain
+from k8s import addons, node_image, toolchain
 from k8s.chart import ChartError, enabled, offline_copy
 from k8s.log import progress
 
@@ -313,12 +313,22 @@ def down(cluster: Cluster = Cluster()) -> None:
     docker.stop_docker_if_we_started()
 
 
+# Every toolchain program a cold `up` compiles (the Go-module add-ons come on top).
+TOOLS = (*node_image.TOOLS, "kind", "helm")
+
+
+def missing_programs() -> list[str]:
+    """The cluster's Go programs the cache lacks."""
+    tools = [name for name in TOOLS if not toolchain.path(name).exists()]
+    return tools + [program.name for program in addons.GO_PROGRAMS if not program.binary.exists()]
+
+
 def build_programs() -> None:
     """Compile every Go program the cluster needs into the cache (the Kubernetes toolchain,
     the ingress controller, the volume provisioner): the slow, Docker-free part of a cold
-    `up`, which the e2e session runs in the background while the other tests run."""
+    `up`, which `make test` starts in the background (devstack.prebuild)."""
     began = time.monotonic()
-    toolchain.ensure([*node_image.TOOLS, "kind", "helm"])
+    toolchain.ensure(TOOLS)
     for program in addons.GO_PROGRAMS:
         gobuild.build(program)
     took = time.monotonic() - began

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from devstack.docker import DOCKER
-from devstack.jaeger import cache_dir, go_binary, go_env
+from devstack.gobuild import cache_dir, go_binary, go_env
 from k8s import addons, rawimage, toolchain
 from k8s.log import progress
 from k8s.rootfs import rootfs

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from devstack.jaeger import cache_dir
+from devstack.gobuild import cache_dir
 from k8s.log import progress
 
 SUITE = "bookworm"

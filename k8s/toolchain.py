@@ -17,13 +17,11 @@ import json
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.jaeger import cache_dir, go_binary, go_env
-from k8s.gobuild import exclusive
+from devstack.gobuild import cache_dir, exclusive, run_go, timed
 
 KUBERNETES = "v1.34.4"
 HELM = "v3.19.5"  # the helm line built against Kubernetes 1.34's client libraries
@@ -86,16 +84,7 @@ class Wrapper:
 
 def _go(argv: list[str], cwd: Path) -> str:
     log("$ go " + " ".join(argv))
-    # nice: a cold build takes minutes on 2 shared cores and must not starve the tests.
-    done = subprocess.run(
-        ["nice", "-n", "10", go_binary(), *argv],
-        cwd=cwd,
-        env=go_env(),
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    return done.stdout
+    return run_go(argv, cwd, capture=True)
 
 
 def _module_dir(work: Path, module: str, version: str) -> Path:
@@ -247,10 +236,8 @@ def ensure(names: Iterable[str]) -> dict[str, Path]:
             # Another process may have built them while we waited for the lock.
             group = [n for n in wanted if TOOLS.get(n) is wrapper and not path(n).exists()]
             if group:
-                began = time.monotonic()
-                log(f"building {', '.join(group)} ({wrapper.module}@{wrapper.version})")
-                _build_go(wrapper, group)
-                log(f"built {', '.join(group)} in {time.monotonic() - began:.0f}s")
+                with timed(f"{', '.join(group)} ({wrapper.module}@{wrapper.version})"):
+                    _build_go(wrapper, group)
     if "pause" in wanted and not path("pause").exists():
         with exclusive("kubernetes"):  # shares the Kubernetes wrapper's directory
             if not path("pause").exists():

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +53,6 @@ asyncio.run(main())
 """
 _timings: list[tuple[str, float]] = []
 E2E = Path(__file__).parent
-# The cluster's Go programs compiling in the background (see pytest_collection_finish).
-_programs: dict[str, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -200,43 +195,8 @@ def _in_e2e(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The e2e runs after every other test: its cluster's programs then have the whole rest
-    of the session to compile in the background."""
+    of the session to compile in the background (`make test` starts devstack.prebuild)."""
     items[:] = sorted(items, key=_in_e2e)  # stable: each group keeps its order
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """On a cold cache the cluster's Go programs (Kubernetes, Traefik, the provisioner) take
-    the longest of the whole run: start compiling them now, nice'd so the tests go first,
-    and let the cluster fixture wait for them. Warm, this ends in seconds."""
-    if session.config.option.collectonly or not any(_in_e2e(i) for i in session.items):
-        return
-    log = E2E.parents[1] / "var" / "logs" / "cluster-programs.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    progress("e2e", f"compiling the cluster's Go programs in the background (log: {log})")
-    with log.open("wb") as out:
-        _programs[str(log)] = subprocess.Popen(
-            ["nice", "-n", "15", sys.executable, "-m", "k8s.cluster", "programs"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=E2E.parents[1],
-            start_new_session=True,
-        )
-
-
-def pytest_sessionfinish() -> None:
-    for build in _programs.values():
-        if build.poll() is None:  # the session ended first (a failure, -x): stop it
-            with suppress(ProcessLookupError):  # it ended just now
-                os.killpg(build.pid, signal.SIGTERM)
-            build.wait()
-
-
-def wait_for_programs() -> None:
-    """Until the background compile ends. If it failed, say where its log is: the cluster's
-    own build then runs in the foreground and fails there with the cause."""
-    for log, build in _programs.items():
-        if build.wait() != 0:
-            progress("e2e", f"the background compile failed ({build.returncode}); see {log}")
 
 
 # Package scope: the cluster goes away (when the fixture made it) as soon as the last test
@@ -249,8 +209,8 @@ def kind_store(request: pytest.FixtureRequest) -> Iterator[KindStore]:
     existed = docker_was_up and kind.healthy(cluster)
     try:
         with uncaptured(request):
-            with phase("the cluster's Go programs (compiled in the background meanwhile)"):
-                wait_for_programs()
+            with phase("the cluster's Go programs (make test compiles them in the background)"):
+                kind.build_programs()
             with phase(f"cluster {cluster.name} ({'reused' if existed else 'created'})"):
                 kind.up(cluster)
             with phase("images: build and load into kind"):
