@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the store needs on a fresh Debian machine; quick when already done.
-# Debian packages (nginx, Prometheus, Alertmanager, exporters, JDK 17, Maven), uv, the
+# Debian packages (nginx, Prometheus, Alertmanager, exporters, JDK 17, Maven, debootstrap), uv, the
 # Python workspace, and Cassandra's jars from Maven Central (cached). Jaeger's Go build
 # comes when something first needs it (devstack.jaeger).
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 step() { printf '[setup] %s\n' "$*"; }
 
 packages=(nginx prometheus prometheus-alertmanager prometheus-nginx-exporter wrk
-          openjdk-17-jre-headless maven curl ca-certificates)
+          openjdk-17-jre-headless maven curl ca-certificates debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

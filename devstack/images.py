@@ -37,6 +37,7 @@ from kit.topology import TOPOLOGY
 from devstack import cassandra, docs
 from devstack import observability as obs
 from devstack.docker import DOCKER, docker, docker_env, ensure_docker
+from devstack.gobuild import cache_dir, exclusive
 from devstack.procs import ROOT, VAR
 
 IMAGES_DIR = ROOT / "images"
@@ -54,8 +55,7 @@ def workspace_version() -> str:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("PRODUCT_STORE_CACHE") or Path.home() / ".cache" / "product-store"
-    return Path(base)
+    return cache_dir()
 
 
 # ---------------------------------------------------------------- bases built here
@@ -89,6 +89,13 @@ def rootfs_tar() -> Path:
     tar = cache_root() / f"debian-base-{SUITE}" / "rootfs.tar"
     if tar.exists():
         return tar
+    with exclusive(f"debian-base-{SUITE}"):  # the background prebuild may be making it
+        if not tar.exists():
+            _debootstrap_tar(tar)
+    return tar
+
+
+def _debootstrap_tar(tar: Path) -> None:
     tar.parent.mkdir(parents=True, exist_ok=True)
     if shutil.which("debootstrap") is None:
         _log("installing debootstrap")
@@ -111,7 +118,6 @@ def rootfs_tar() -> Path:
         )
         partial.rename(tar)
         _log(f"rootfs ready in {time.monotonic() - began:.0f}s: {tar}")
-    return tar
 
 
 def uv_binary() -> Path:

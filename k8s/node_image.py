@@ -91,6 +91,11 @@ def _digest(*parts: str | bytes | Path) -> str:
     return sha.hexdigest()[:12]
 
 
+def rootfs_trees() -> list[Path]:
+    """The node's and kube-proxy's Debian trees: network and disk only, no Docker."""
+    return [rootfs("kind-node", NODE_PACKAGES), rootfs("kube-proxy", KUBE_PROXY_PACKAGES)]
+
+
 def _base_image() -> str:
     """kind's images/base on our rootfs; tagged by what went in, so rebuilt only on change."""
     tree = rootfs("kind-node", NODE_PACKAGES)

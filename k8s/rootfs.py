@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from devstack.gobuild import cache_dir
+from devstack.gobuild import cache_dir, exclusive
 from k8s.log import progress
 
 SUITE = "bookworm"
@@ -33,6 +33,13 @@ def rootfs(name: str, packages: tuple[str, ...]) -> Path:
     target = cache_dir() / "rootfs" / f"{name}-{SUITE}-{key}"
     if (target / ".complete").exists():
         return target
+    with exclusive(target.name):  # the background prebuild and the e2e may both want it
+        if not (target / ".complete").exists():
+            _debootstrap(name, packages, target)
+    return target
+
+
+def _debootstrap(name: str, packages: tuple[str, ...], target: Path) -> None:
     ensure_debootstrap()
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -62,4 +69,3 @@ def rootfs(name: str, packages: tuple[str, ...]) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     progress("rootfs", f"{name} ready in {time.monotonic() - began:.0f}s -> {target}")
-    return target
