@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import cassandra
+from devstack import cassandra, docker
 from k8s import apiserver
 from tests.support.apps import TokenMinter
 
@@ -22,6 +22,16 @@ def cassandra_node() -> Iterator[None]:
     yield
     if started:
         cassandra.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docker_left_as_found() -> Iterator[None]:
+    """The image tests start Docker when it is down (devstack.docker.ensure_docker): the run
+    stops it again at the end, as it stops everything else it started."""
+    was_up = docker.daemon_answers()
+    yield
+    if not was_up:
+        docker.stop_docker_if_we_started()
 
 
 @pytest.fixture(scope="session")
